@@ -1,0 +1,1 @@
+//! rdocker end-to-end test harness.
