@@ -1,1 +1,15 @@
-//! rdocker end-to-end test harness.
+//! rdocker end-to-end test harness: real registries on 127.0.0.1 (plain, Basic, Bearer token),
+//! the project's deterministic fixture images, and a daemon harness for the e2e suites.
+
+pub mod client;
+pub mod registry;
+pub mod token;
+pub mod util;
+
+pub use registry::{RegistryAuth, TestRegistry};
+pub mod daemon;
+pub mod fixtures;
+pub mod netfault;
+
+pub use daemon::{CliOutput, TestDaemon};
+pub mod e2e;

@@ -1,0 +1,232 @@
+//! The router served in-process on a unix socket in a temp dir, spoken to with hyper.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::request;
+use rdocker_engine::routes::{self, ROUTES};
+use rdocker_engine::server::bind_socket;
+use rdocker_engine::state::{AppState, DaemonInfo};
+use rdocker_image_store::{ImageStore, RegistryConfig, StoreConfig};
+use tempfile::TempDir;
+
+struct Daemon {
+    _dir: TempDir,
+    sock: PathBuf,
+    state: Arc<AppState>,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.state.shutdown.cancel();
+    }
+}
+
+async fn start() -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("run/rdocker.sock");
+    let listener = bind_socket(&sock).unwrap();
+    let root = dir.path().join("data");
+    let (store, _recovered) = ImageStore::open(StoreConfig {
+        root: root.clone(),
+        registry: RegistryConfig::default(),
+        max_concurrent_downloads: 3,
+    })
+    .unwrap();
+    let state = Arc::new(AppState::new(
+        Arc::new(store),
+        DaemonInfo {
+            id: "test-engine".into(),
+            data_root: root,
+            ..Default::default()
+        },
+    ));
+    let app = routes::app(state.clone());
+    let stop = state.shutdown.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+            .unwrap();
+    });
+    Daemon {
+        _dir: dir,
+        sock,
+        state,
+    }
+}
+
+#[tokio::test]
+async fn ping_get_and_head() {
+    let d = start().await;
+    for method in ["GET", "HEAD"] {
+        let r = request(&d.sock, method, "/_ping", "").await;
+        assert_eq!(r.status, 200, "{method}");
+        assert_eq!(r.headers["api-version"], "1.47");
+        assert_eq!(r.headers["ostype"], "linux");
+        assert_eq!(r.headers["docker-experimental"], "false");
+        assert_eq!(
+            r.headers["cache-control"],
+            "no-cache, no-store, must-revalidate"
+        );
+        assert_eq!(r.headers["pragma"], "no-cache");
+        let want = if method == "GET" { "OK" } else { "" };
+        assert_eq!(r.text(), want);
+    }
+    let r = request(&d.sock, "GET", "/v1.44/_ping", "").await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (200, "OK"));
+}
+
+#[tokio::test]
+async fn version_document() {
+    let d = start().await;
+    let r = request(&d.sock, "GET", "/v1.47/version", "").await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let j = r.json();
+    assert_eq!(j["ApiVersion"], "1.47");
+    assert_eq!(j["MinAPIVersion"], "1.24");
+    assert_eq!(j["Os"], "linux");
+    assert_eq!(j["Components"][0]["Name"], "Engine");
+    assert!(j["KernelVersion"].as_str().is_some_and(|k| !k.is_empty()));
+}
+
+#[tokio::test]
+async fn info_document() {
+    let d = start().await;
+    let j = request(&d.sock, "GET", "/info", "").await.json();
+    assert_eq!(j["ID"], "test-engine");
+    assert_eq!(j["Images"], 0);
+    assert_eq!(j["Driver"], "overlay2");
+    assert_eq!(j["OSType"], "linux");
+    assert_eq!(j["Swarm"]["LocalNodeState"], "inactive");
+    assert!(j["NCPU"].as_i64().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn versioned_image_list() {
+    let d = start().await;
+    let r = request(&d.sock, "GET", "/v1.41/images/json", "").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), serde_json::json!([]));
+    let r = request(
+        &d.sock,
+        "GET",
+        "/images/json?filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D",
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = request(
+        &d.sock,
+        "GET",
+        "/images/json?filters=%7B%22bogus%22%3A%5B%5D%7D",
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["message"], "invalid filter 'bogus'");
+}
+
+#[tokio::test]
+async fn unknown_route_is_docker_404() {
+    let d = start().await;
+    for path in [
+        "/nope",
+        "/v1.47/nope",
+        "/images/busybox",
+        "/containers/json",
+    ] {
+        let r = request(&d.sock, "GET", path, "").await;
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(
+            r.json(),
+            serde_json::json!({"message": "page not found"}),
+            "{path}"
+        );
+    }
+    // HEAD is served wherever GET is, without a body.
+    for path in ["/version", "/images/json"] {
+        let r = request(&d.sock, "HEAD", path, "").await;
+        assert_eq!((r.status.as_u16(), r.body.len()), (200, 0), "HEAD {path}");
+    }
+    let r = request(&d.sock, "HEAD", "/images/nosuch/json", "").await;
+    assert_eq!(r.status, 404);
+    let r = request(&d.sock, "PUT", "/_ping", "").await;
+    assert_eq!(r.status, 405);
+    assert!(r.json()["message"].is_string());
+}
+
+#[tokio::test]
+async fn bad_versions_are_400() {
+    let d = start().await;
+    let r = request(&d.sock, "GET", "/v1.12/version", "").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version"
+    );
+    let r = request(&d.sock, "GET", "/v1.99/_ping", "").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "client version 1.99 is too new. Maximum supported API version is 1.47"
+    );
+}
+
+/// A request for each served route that needs no registry; the answer must come from the
+/// route's handler, not from the router's 404/405.
+fn sample(method: &str, template: &str) -> (&'static str, &'static str, u16) {
+    match (method, template) {
+        ("GET", "/_ping") => ("/_ping", "", 200),
+        ("HEAD", "/_ping") => ("/_ping", "", 200),
+        ("GET", "/version") => ("/version", "", 200),
+        ("GET", "/info") => ("/info", "", 200),
+        ("POST", "/auth") => ("/auth", "not json", 400),
+        ("POST", "/images/create") => ("/images/create?fromSrc=-", "", 501),
+        ("GET", "/images/json") => ("/images/json", "", 200),
+        ("GET", "/images/{name}/json") => ("/images/127.0.0.1:5000/no/such:tag/json", "", 404),
+        ("GET", "/images/{name}/history") => ("/images/library/nosuch/history", "", 404),
+        ("POST", "/images/{name}/tag") => ("/images/nosuch/tag?repo=other", "", 404),
+        ("DELETE", "/images/{name}") => ("/images/nosuch", "", 404),
+        ("GET", "/distribution/{name}/json") => ("/distribution/Not%20Valid/json", "", 400),
+        _ => panic!("no sample request for {method} {template}: add one to this test"),
+    }
+}
+
+#[tokio::test]
+async fn every_route_reaches_its_handler() {
+    let d = start().await;
+    for &(method, template) in ROUTES {
+        let (path, body, want) = sample(method, template);
+        let r = request(&d.sock, method, path, body).await;
+        assert_eq!(r.status.as_u16(), want, "{method} {path}: {}", r.text());
+        if method != "HEAD" && want != 200 {
+            let msg = r.json()["message"].as_str().unwrap_or_default().to_string();
+            assert!(
+                !msg.is_empty() && msg != "page not found",
+                "{method} {path}: {msg}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn pull_errors_before_streaming_get_a_status() {
+    let d = start().await;
+    let r = request(
+        &d.sock,
+        "POST",
+        "/images/create?fromImage=Bad%20Name&tag=latest",
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let msg = r.json()["message"].as_str().unwrap_or_default().to_string();
+    assert!(msg.starts_with("invalid reference format"), "{msg}");
+}

@@ -1,0 +1,7 @@
+#!/bin/sh
+# GET /info. Expected: info.out (host facts vary)
+# Needs a running rdockerd; RDOCKER_SOCK overrides the socket path.
+set -eu
+SOCK=${RDOCKER_SOCK:-/run/rdocker/rdocker.sock}
+curl -sS --unix-socket "$SOCK" http://localhost/v1.47/info
+echo

@@ -1,0 +1,302 @@
+//! A private rdockerd for one test: its own data root, exec root and socket in a temp dir,
+//! the test registry as docker.io mirror, and a CLI runner bound to its socket.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::util::{bin_dir, output_with_timeout, wait_for};
+
+/// How long one CLI command may take before the test calls it hung.
+pub const CLI_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The output of one `rdocker` (or `docker`, `curl`) run.
+#[derive(Debug, Clone)]
+pub struct CliOutput {
+    pub args: Vec<String>,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub elapsed: Duration,
+}
+
+impl CliOutput {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+    /// stdout and stderr together, for messages that may go to either.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+    /// Panics with everything useful when the command failed.
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert!(self.success(), "command failed: {self}");
+        self
+    }
+    #[track_caller]
+    pub fn assert_fail(&self) -> &Self {
+        assert!(!self.timed_out, "command hung: {self}");
+        assert!(!self.success(), "command should have failed: {self}");
+        self
+    }
+}
+
+impl std::fmt::Display for CliOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` → exit {:?}{} in {:.1?}\n--- stdout\n{}--- stderr\n{}",
+            self.args.join(" "),
+            self.code,
+            if self.timed_out { " (TIMED OUT)" } else { "" },
+            self.elapsed,
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// Runs any command with a timeout into a [`CliOutput`].
+pub fn run(cmd: &mut Command, timeout: Duration) -> CliOutput {
+    let mut args = vec![cmd.get_program().to_string_lossy().into_owned()];
+    args.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    let start = Instant::now();
+    let (out, timed_out) = output_with_timeout(cmd, timeout).expect("command spawns");
+    let out = CliOutput {
+        args,
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        timed_out,
+        elapsed: start.elapsed(),
+    };
+    // RDOCKER_TEST_VERBOSE=1 shows every command and its output (with --nocapture).
+    if std::env::var_os("RDOCKER_TEST_VERBOSE").is_some() {
+        eprintln!("{out}");
+    }
+    out
+}
+
+pub struct TestDaemon {
+    child: Option<Child>,
+    args: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+impl TestDaemon {
+    /// Starts rdockerd with `mirrors` as docker.io mirrors and `extra` flags.
+    pub fn start(mirrors: &[String], extra: &[&str]) -> Result<TestDaemon> {
+        // A short prefix under /tmp: the socket path must stay below 108 bytes.
+        let dir = tempfile::Builder::new().prefix("rdd-").tempdir_in("/tmp")?;
+        let p = dir.path();
+        for d in ["data", "exec", "cli-config", "docker-config"] {
+            fs::create_dir_all(p.join(d))?;
+        }
+        // Isolate from any /etc/rdocker/daemon.json on the machine.
+        fs::write(p.join("daemon.json"), "{}\n")?;
+        let mut args: Vec<String> = vec![
+            "--config-file".into(),
+            p.join("daemon.json").display().to_string(),
+            "--data-root".into(),
+            p.join("data").display().to_string(),
+            "--exec-root".into(),
+            p.join("exec").display().to_string(),
+            "-H".into(),
+            format!("unix://{}", p.join("exec/rdocker.sock").display()),
+            "--pidfile".into(),
+            p.join("rdockerd.pid").display().to_string(),
+            // Tests never reach beyond loopback: a docker.io name the mirror lacks must fail
+            // there, not fall back to Docker Hub (which would also mean a DNS query).
+            "--registry-mirrors-only".into(),
+        ];
+        for m in mirrors {
+            args.push("--registry-mirror".into());
+            args.push(m.clone());
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut d = TestDaemon {
+            child: None,
+            args,
+            dir,
+        };
+        d.spawn()?;
+        Ok(d)
+    }
+
+    /// rdockerd with `reg` as the docker.io mirror.
+    pub fn with_registry(reg: &crate::TestRegistry) -> Result<TestDaemon> {
+        Self::start(&[reg.url()], &[])
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        let bin = bin_dir().join("rdockerd");
+        if !bin.exists() {
+            bail!(
+                "{} not found: build it first (or set RDOCKER_BIN_DIR)",
+                bin.display()
+            );
+        }
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())?;
+        let child = Command::new(&bin)
+            .args(&self.args)
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("spawning {}", bin.display()))?;
+        self.child = Some(child);
+        let ready = wait_for(Duration::from_secs(20), || {
+            if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
+                return Some(Err(st));
+            }
+            self.ping().then_some(Ok(()))
+        });
+        match ready {
+            Some(Ok(())) => Ok(()),
+            Some(Err(st)) => bail!(
+                "rdockerd exited ({st}) before answering /_ping:\n{}",
+                self.log()
+            ),
+            None => bail!(
+                "rdockerd did not answer /_ping within 20 s:\n{}",
+                self.log()
+            ),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn data_root(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+    pub fn exec_root(&self) -> PathBuf {
+        self.dir.path().join("exec")
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("exec/rdocker.sock")
+    }
+    /// "unix:///tmp/rdd-…/exec/rdocker.sock", for -H and DOCKER_HOST.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("rdockerd.log")
+    }
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+    /// Whether the process we started is still alive (not reaped).
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// `GET /_ping` answers 200 "OK".
+    pub fn ping(&self) -> bool {
+        let (code, body) = self.api("GET", "/_ping");
+        code == 200 && body.trim() == "OK"
+    }
+
+    /// One API call through curl: (status, body). Status 0 when curl could not connect.
+    pub fn api(&self, method: &str, path: &str) -> (u16, String) {
+        let out = run(
+            Command::new("curl")
+                .args([
+                    "-s",
+                    "--max-time",
+                    "20",
+                    "-X",
+                    method,
+                    "-w",
+                    "\n%{http_code}",
+                ])
+                .arg("--unix-socket")
+                .arg(self.socket())
+                .arg(format!("http://localhost{path}")),
+            Duration::from_secs(30),
+        );
+        let (body, code) = out.stdout.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    /// `rdocker -H unix://… <args>` with a private CLI config dir.
+    pub fn cli(&self, args: &[&str]) -> CliOutput {
+        self.cli_timeout(args, CLI_TIMEOUT)
+    }
+
+    pub fn cli_timeout(&self, args: &[&str], timeout: Duration) -> CliOutput {
+        let mut cmd = Command::new(bin_dir().join("rdocker"));
+        cmd.arg("-H").arg(self.host()).args(args);
+        cmd.env("RDOCKER_CONFIG", self.dir.path().join("cli-config"))
+            .env("NO_COLOR", "1")
+            .env_remove("DOCKER_HOST");
+        run(&mut cmd, timeout)
+    }
+
+    /// Starts `rdocker <args>` without waiting (for tests that kill the daemon mid-command).
+    pub fn cli_spawn(&self, args: &[&str]) -> Result<Child> {
+        Ok(Command::new(bin_dir().join("rdocker"))
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .env("RDOCKER_CONFIG", self.dir.path().join("cli-config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?)
+    }
+
+    /// The stock docker CLI against this daemon, when installed.
+    pub fn docker(&self, docker: &Path, args: &[&str]) -> CliOutput {
+        let mut cmd = Command::new(docker);
+        cmd.args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"));
+        run(&mut cmd, CLI_TIMEOUT)
+    }
+
+    /// SIGKILL, as a crash would: no cleanup runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait up to `grace`; then SIGKILL. Returns the exit code if it exited itself.
+    pub fn stop(&mut self, grace: Duration) -> Option<i32> {
+        let mut c = self.child.take()?;
+        // SAFETY: kill(2) on a pid we spawned and have not reaped yet.
+        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        let (st, timed_out) = crate::util::wait_timeout(&mut c, grace).ok()?;
+        if timed_out {
+            None
+        } else {
+            st.code()
+        }
+    }
+
+    /// Starts rdockerd again on the same dirs and flags (after [`kill9`](Self::kill9) or stop).
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop(Duration::from_secs(10));
+        self.spawn()
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(5));
+    }
+}
