@@ -124,17 +124,8 @@ impl Pidfile {
         if let Some(parent) = path.parent() {
             create_runtime_dir(parent)?;
         }
-        let tmp = path.with_extension(format!("pid.tmp.{me}"));
-        let write = || -> io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            writeln!(f, "{me}")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io_err("write pidfile", path)(e));
-        }
+        write_atomic(path, format!("{me}\n").as_bytes())
+            .map_err(io_err("write pidfile", path))?;
         Ok(Pidfile(path.to_path_buf()))
     }
 }
@@ -160,11 +151,26 @@ fn engine_id(data_root: &Path) -> Result<String, ServerError> {
         .map_err(io_err("read", Path::new("/proc/sys/kernel/random/uuid")))?
         .trim()
         .to_string();
-    let tmp = data_root.join("engine-id.tmp");
-    std::fs::write(&tmp, format!("{id}\n"))
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(io_err("write", &path))?;
+    write_atomic(&path, format!("{id}\n").as_bytes()).map_err(io_err("write", &path))?;
     Ok(id)
+}
+
+/// Temp file + fsync + rename + fsync of the directory: a crash leaves the old file or the new
+/// one, never a torn one.
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let write = || -> io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 fn store_config(cfg: &DaemonConfig) -> StoreConfig {
