@@ -124,8 +124,7 @@ impl Pidfile {
         if let Some(parent) = path.parent() {
             create_runtime_dir(parent)?;
         }
-        write_atomic(path, format!("{me}\n").as_bytes())
-            .map_err(io_err("write pidfile", path))?;
+        write_atomic(path, format!("{me}\n").as_bytes()).map_err(io_err("write pidfile", path))?;
         Ok(Pidfile(path.to_path_buf()))
     }
 }

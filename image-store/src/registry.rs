@@ -8,12 +8,12 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
@@ -26,7 +26,7 @@ pub type BlobStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Sen
 
 pub struct Registry {
     cfg: RegistryConfig,
-    clients: Mutex<HashMap<String, oci_client::Client>>,
+    clients: Arc<Mutex<HashMap<String, oci_client::Client>>>,
 }
 
 /// One repository on one endpoint, with the credentials of one request.
@@ -43,10 +43,40 @@ pub struct Remote {
 
 impl Registry {
     pub fn new(cfg: RegistryConfig) -> Registry {
-        Registry {
+        let reg = Registry {
             cfg,
-            clients: Mutex::new(HashMap::new()),
-        }
+            clients: Arc::new(Mutex::new(HashMap::new())),
+        };
+        reg.prewarm_mirror_clients();
+        reg
+    }
+
+    /// Builds the clients of the configured mirrors on a side thread, off the request path:
+    /// a new client reads and parses the system's CA certificates (oci-client even builds a
+    /// second, default reqwest client inside), tens of milliseconds that the first pull
+    /// would otherwise wait for.
+    fn prewarm_mirror_clients(&self) {
+        let mut hosts = vec![crate::reference::DOCKER_HUB.to_string()];
+        hosts.extend(self.cfg.registry_mirrors.keys().cloned());
+        let mirrors: Vec<Endpoint> = hosts
+            .iter()
+            .filter_map(|h| self.cfg.endpoints(h).ok())
+            .flatten()
+            .filter(|ep| ep.mirror)
+            .collect();
+        let clients = Arc::clone(&self.clients);
+        let timeout = self.timeout();
+        let _ = std::thread::Builder::new()
+            .name("registry-warm".into())
+            .spawn(move || {
+                system_roots();
+                for ep in mirrors {
+                    let key = client_key(&ep, None);
+                    let client = build_client(&ep, timeout);
+                    let mut map = clients.lock().unwrap_or_else(|p| p.into_inner());
+                    map.entry(key).or_insert(client);
+                }
+            });
     }
 
     pub fn config(&self) -> &RegistryConfig {
@@ -62,45 +92,36 @@ impl Registry {
     }
 
     fn client(&self, ep: &Endpoint, creds: Option<&Credentials>) -> oci_client::Client {
-        let key = format!(
-            "{}|{}|{}",
-            ep.base_url(),
-            ep.skip_verify,
-            Credentials::cache_key(creds)
-        );
+        let key = client_key(ep, creds);
+        if let Some(c) = self
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return c.clone();
+        }
+        // Built outside the lock: it reads certificates, and other pulls must not wait on it.
+        let client = build_client(ep, self.timeout());
         let mut map = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(key)
-            .or_insert_with(|| {
-                oci_client::Client::new(ClientConfig {
-                    protocol: if ep.http {
-                        ClientProtocol::Http
-                    } else {
-                        ClientProtocol::Https
-                    },
-                    // We choose the platform ourselves from the raw index.
-                    platform_resolver: None,
-                    accept_invalid_certificates: ep.skip_verify,
-                    connect_timeout: Some(self.timeout()),
-                    read_timeout: Some(self.timeout()),
-                    user_agent: concat!("rdocker/", env!("CARGO_PKG_VERSION")),
-                    ..Default::default()
-                })
-            })
-            .clone()
+        map.entry(key).or_insert(client).clone()
     }
 
-    /// Endpoints to try for `reference`, in order.
-    pub fn remotes(
-        &self,
-        reference: &Reference,
-        creds: Option<&Credentials>,
-    ) -> Result<Vec<Remote>, StoreError> {
+    /// Endpoints to try for `reference`, in order. Each one's client is made only when the
+    /// iteration reaches it: building an HTTPS client reads the system's CA certificates,
+    /// which would cost every pull that a mirror answers.
+    pub fn remotes<'a>(
+        &'a self,
+        reference: &'a Reference,
+        creds: Option<&'a Credentials>,
+    ) -> Result<impl ExactSizeIterator<Item = Remote> + 'a, StoreError> {
         Ok(self
             .cfg
             .endpoints(reference.registry())?
             .into_iter()
-            .map(|ep| Remote {
-                client: self.client(&ep, creds),
+            .map(move |ep| Remote {
+                // Mirrors are always asked anonymously, so all users share their clients.
+                client: self.client(&ep, if ep.mirror { None } else { creds }),
                 // Credentials are for the registry the user named, never for a mirror.
                 auth: if ep.mirror {
                     RegistryAuth::Anonymous
@@ -111,8 +132,7 @@ impl Registry {
                 repo: reference.repository().to_string(),
                 timeout: self.timeout(),
                 reference: reference.clone(),
-            })
-            .collect())
+            }))
     }
 
     /// Fetches the manifest `reference` names (tag or digest), trying mirrors then the origin.
@@ -155,6 +175,55 @@ impl Registry {
         }
         Err(mirror_err.unwrap_or(StoreError::InvalidReference))
     }
+}
+
+fn client_key(ep: &Endpoint, creds: Option<&Credentials>) -> String {
+    format!(
+        "{}|{}|{}",
+        ep.base_url(),
+        ep.skip_verify,
+        Credentials::cache_key(creds)
+    )
+}
+
+fn build_client(ep: &Endpoint, timeout: Duration) -> oci_client::Client {
+    oci_client::Client::new(ClientConfig {
+        protocol: if ep.http {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        },
+        // We choose the platform ourselves from the raw index.
+        platform_resolver: None,
+        accept_invalid_certificates: ep.skip_verify,
+        tls_certs_only: system_roots().to_vec(),
+        connect_timeout: Some(timeout),
+        read_timeout: Some(timeout),
+        user_agent: concat!("rdocker/", env!("CARGO_PKG_VERSION")),
+        ..Default::default()
+    })
+}
+
+/// The system's CA certificates, read once per process. Without this every new HTTPS client
+/// (one per endpoint and credentials) reads and parses all of /etc/ssl/certs again, which
+/// costs tens of milliseconds per cold pull. Empty when none are found: oci-client then falls
+/// back to reqwest's own loading.
+fn system_roots() -> &'static [Certificate] {
+    static ROOTS: OnceLock<Vec<Certificate>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::warn!(error = %e, "loading the system's CA certificates");
+        }
+        found
+            .certs
+            .into_iter()
+            .map(|c| Certificate {
+                encoding: CertificateEncoding::Der,
+                data: c.to_vec(),
+            })
+            .collect()
+    })
 }
 
 /// Errors after which another endpoint may do better.

@@ -80,19 +80,28 @@ fn cold_pull(reg: &TestRegistry, image: &str) -> Result<(f64, f64, f64, TestDaem
     let pid = d.pid().context("daemon pid")?;
     std::thread::sleep(Duration::from_millis(300));
     let (idle, _) = mem_kib(pid).context("reading /proc/<pid>/status")?;
+    // RSS is sampled on a side thread so that the timing is the CLI's own exit, not the next
+    // tick of a polling loop.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some((_, hwm)) = mem_kib(pid) {
+                    peak = peak.max(hwm);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak
+        })
+    };
     let start = Instant::now();
     let mut child = d.cli_spawn(&["pull", image])?;
-    let mut peak = 0;
-    let status = loop {
-        if let Some((_, hwm)) = mem_kib(pid) {
-            peak = peak.max(hwm);
-        }
-        if let Some(st) = child.try_wait()? {
-            break st;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = child.wait()?;
     let secs = start.elapsed().as_secs_f64();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut peak = sampler.join().unwrap_or(0);
     if let Some((_, hwm)) = mem_kib(pid) {
         peak = peak.max(hwm);
     }
