@@ -8,6 +8,7 @@
 //! The on-disk layout is described in `store.rs`; crash clean-up in `recover.rs`.
 
 pub mod auth;
+mod clients;
 pub mod config;
 pub mod content;
 pub mod error;

@@ -255,6 +255,8 @@ async fn mirror_fallback_and_shared_layers() {
     // A dead mirror first: it must fall through to the working one (never to Docker Hub).
     let cfg = RegistryConfig {
         mirrors: vec![format!("http://127.0.0.1:{}", free_port()), reg.base()],
+        // Even if both mirrors failed, the test must not reach Docker Hub.
+        mirrors_only: true,
         ..quick()
     };
     let store = open(root.path(), cfg);

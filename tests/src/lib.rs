@@ -8,6 +8,7 @@ pub mod util;
 
 pub use registry::{RegistryAuth, TestRegistry};
 pub mod daemon;
+pub mod dockerd;
 pub mod fixtures;
 pub mod netfault;
 

@@ -4,18 +4,17 @@
 //! tree on this ext4 measures inode reuse, not the engine, so old roots are removed only at
 //! the end). Reports median and min of: cold `rdocker pull busybox` (CLI wall time, through
 //! the docker.io mirror), cold pull of `large` (≈100 MB, 7 layers, 20,000 small files), the
-//! daemon's idle RSS and peak RSS (VmHWM) during the large pull. Then `docker pull` side by
-//! side when a docker daemon answers on /var/run/docker.sock.
+//! daemon's idle RSS and peak RSS (VmHWM) during the large pull. Then the same cold pulls with
+//! the stock `docker pull` through a private dockerd, when Debian's docker.io is installed.
 //!
 //!   cargo build --release --workspace --bins
 //!   RDOCKER_BIN_DIR=target/release target/release/bench-pull [--runs 5] [--large-runs 3] [--no-large]
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use rdocker_tests::dockerd::PrivateDockerd;
 use rdocker_tests::{fixtures, RegistryAuth, TestDaemon, TestRegistry};
 
 #[derive(Parser)]
@@ -55,6 +54,13 @@ fn stats(label: &str, xs: &[f64], unit: &str) {
     if xs.is_empty() {
         return;
     }
+    // Sub-second timings read better in milliseconds.
+    let (xs, unit): (Vec<f64>, &str) = if unit == "s" && xs.iter().all(|x| *x < 1.0) {
+        (xs.iter().map(|x| x * 1000.0).collect(), "ms")
+    } else {
+        (xs.to_vec(), unit)
+    };
+    let xs = xs.as_slice();
     let mut v = xs.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let median = if v.len() % 2 == 1 {
@@ -63,7 +69,7 @@ fn stats(label: &str, xs: &[f64], unit: &str) {
         (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
     };
     println!(
-        "{label:<44} median {median:>9.2} {unit}   min {:>9.2} {unit}   (n={}; {})",
+        "{label:<48} median {median:>8.2} {unit:<3}  min {:>8.2} {unit:<3}  (n={}; {})",
         v[0],
         v.len(),
         xs.iter()
@@ -76,6 +82,7 @@ fn stats(label: &str, xs: &[f64], unit: &str) {
 /// One cold pull in a fresh daemon: (seconds, idle RSS MiB, peak RSS MiB). The daemon is
 /// returned stopped, its dirs kept until the end.
 fn cold_pull(reg: &TestRegistry, image: &str) -> Result<(f64, f64, f64, TestDaemon)> {
+    settle();
     let mut d = TestDaemon::with_registry(reg)?;
     let pid = d.pid().context("daemon pid")?;
     std::thread::sleep(Duration::from_millis(300));
@@ -117,20 +124,32 @@ fn cold_pull(reg: &TestRegistry, image: &str) -> Result<(f64, f64, f64, TestDaem
     Ok((secs, idle as f64 / 1024.0, peak as f64 / 1024.0, d))
 }
 
-fn docker_available() -> bool {
-    Path::new("/var/run/docker.sock").exists()
-        && Command::new("curl")
-            .args([
-                "-sf",
-                "--max-time",
-                "2",
-                "--unix-socket",
-                "/var/run/docker.sock",
-                "http://localhost/_ping",
-            ])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
+/// Flushes what earlier runs left dirty, so one run's writeback does not land in the next
+/// run's fsyncs (the runs alternate between engines; neither should pay for the other).
+fn settle() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+    std::thread::sleep(Duration::from_millis(200));
+}
+
+/// One cold `docker pull` through a fresh private dockerd (fresh data root, as for rdockerd),
+/// timed around the stock CLI. The stopped daemon is returned so its dir outlives the runs.
+fn docker_cold_pull(reg: &TestRegistry, image: &str) -> Result<(f64, PrivateDockerd)> {
+    let name = format!("{}/{image}", reg.addr());
+    let mut d = PrivateDockerd::start()?;
+    settle();
+    let t = Instant::now();
+    let out = d.docker(&["pull", "-q", &name])?;
+    let secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!(
+            "docker pull {name} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            d.log()
+        );
+    }
+    d.stop();
+    Ok((secs, d))
 }
 
 fn run(args: Args) -> Result<()> {
@@ -151,17 +170,27 @@ fn run(args: Args) -> Result<()> {
         t.elapsed().as_secs_f64()
     );
     let mut keep = Vec::new();
+    let mut keep_docker = Vec::new();
+    let docker = PrivateDockerd::installed();
+    // rdocker and docker runs alternate, so both meet the file system in the same state.
 
-    let (mut times, mut idles, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut times, mut idles, mut peaks, mut dtimes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.runs {
         let (s, idle, peak, d) = cold_pull(&reg, "busybox")?;
         times.push(s);
         idles.push(idle);
         peaks.push(peak);
         keep.push(d);
+        if docker {
+            let (s, d) = docker_cold_pull(&reg, "busybox")?;
+            dtimes.push(s);
+            keep_docker.push(d);
+        }
     }
     println!();
     stats("cold `rdocker pull busybox` (CLI, mirror)", &times, "s");
+    stats("cold `docker pull busybox` (dockerd 20.10)", &dtimes, "s");
     stats("rdockerd idle RSS", &idles, "MiB");
     stats("rdockerd peak RSS, busybox pull", &peaks, "MiB");
 
@@ -171,44 +200,31 @@ fn run(args: Args) -> Result<()> {
             .find(|p| p.reference == "large:latest")
             .context("large pushed")?;
         let name = format!("{}/large", reg.addr());
-        let (mut times, mut peaks) = (Vec::new(), Vec::new());
+        let (mut times, mut peaks, mut dtimes) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..args.large_runs {
             let (s, _, peak, d) = cold_pull(&reg, &name)?;
             times.push(s);
             peaks.push(peak);
             keep.push(d);
+            if docker {
+                let (s, d) = docker_cold_pull(&reg, "large")?;
+                dtimes.push(s);
+                keep_docker.push(d);
+            }
         }
-        stats(
-            &format!(
-                "cold pull of large ({})",
-                rdocker_tests::e2e::short(&large.digest)
-            ),
-            &times,
-            "s",
-        );
+        let short = rdocker_tests::e2e::short(&large.digest);
+        stats(&format!("cold `rdocker pull large` ({short})"), &times, "s");
+        stats("cold `docker pull large` (dockerd 20.10)", &dtimes, "s");
         stats("rdockerd peak RSS (VmHWM), large pull", &peaks, "MiB");
     }
 
-    println!();
-    if docker_available() {
-        let mut times = Vec::new();
-        let image = format!("{}/busybox", reg.addr());
-        for _ in 0..args.runs {
-            let _ = Command::new("docker").args(["rmi", "-f", &image]).output();
-            let t = Instant::now();
-            let ok = Command::new("docker")
-                .args(["pull", "-q", &image])
-                .output()?
-                .status
-                .success();
-            if ok {
-                times.push(t.elapsed().as_secs_f64());
-            }
-        }
-        stats("cold `docker pull` of the same busybox", &times, "s");
-    } else {
-        println!("docker: not available (no docker daemon on /var/run/docker.sock)");
+    if !docker {
+        println!(
+            "docker: not installed (examples/bench-pull --with-docker installs Debian's docker.io \
+             and runs a private dockerd for the comparison)"
+        );
     }
+    drop(keep_docker);
     drop(keep); // removes the data roots, after all measurements
     Ok(())
 }
