@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::FutureExt;
-use rdocker_image_store::{ErrorKind, StoreError};
+use rdocker_image_store::{ErrorKind, ReferenceError, StoreError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +70,13 @@ pub fn status_for_kind(kind: ErrorKind) -> StatusCode {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         ApiError::new(status_for_kind(e.kind()), e.to_string())
+    }
+}
+
+/// A name that is not a reference: 400 with Docker's message, as the store reports it.
+impl From<ReferenceError> for ApiError {
+    fn from(e: ReferenceError) -> ApiError {
+        StoreError::from(e).into()
     }
 }
 

@@ -21,11 +21,9 @@ pub enum ErrorKind {
 pub enum StoreError {
     #[error("invalid reference format")]
     InvalidReference,
-    /// Docker: `invalid reference format: repository name (library/Busybox) must be lowercase`.
-    #[error("invalid reference format: repository name ({0}) must be lowercase")]
-    ReferenceNotLowercase(String),
-    #[error("invalid repository name ({0}), cannot specify 64-byte hexadecimal strings")]
-    ReferenceIsId(String),
+    /// A name that does not parse as a reference; Docker's message (`invalid reference format…`).
+    #[error(transparent)]
+    Reference(#[from] rdocker_reference::ReferenceError),
     #[error("invalid platform {0:?}: {1}")]
     InvalidPlatform(String, &'static str),
     #[error("invalid X-Registry-Auth header: {0}")]
@@ -153,13 +151,8 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         use StoreError::*;
         match self {
-            InvalidReference
-            | ReferenceNotLowercase(_)
-            | ReferenceIsId(_)
-            | InvalidPlatform(..)
-            | InvalidAuthHeader(_)
-            | TagWithDigest
-            | InvalidConfig(_) => ErrorKind::InvalidArgument,
+            InvalidReference | Reference(_) | InvalidPlatform(..) | InvalidAuthHeader(_)
+            | TagWithDigest | InvalidConfig(_) => ErrorKind::InvalidArgument,
             NoSuchImage(_)
             | AmbiguousImageId(_)
             | ManifestNotFound { .. }

@@ -96,7 +96,7 @@ impl IndexFile {
         match parsed {
             Ok(r) => Err(StoreError::NoSuchImage(r.familiar())),
             Err(_) if is_hex => Err(StoreError::NoSuchImage(name_or_id.to_string())),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 

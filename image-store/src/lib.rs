@@ -34,7 +34,7 @@ pub use config::{RegistryConfig, StoreConfig};
 pub use error::{ErrorKind, StoreError};
 pub use platform::Platform;
 pub use progress::PullEvent;
-pub use reference::Reference;
+pub use reference::{Reference, ReferenceError};
 pub use store::{
     DistributionInfo, HistoryEntry, ImageInfo, ImageStore, LayerInfo, PullOutcome, PullRequest,
     PullStatus, RemoveAction,

@@ -144,19 +144,23 @@ pub fn rows(images: &[ImageSummary], show_digests: bool) -> Vec<Row> {
         }
         let mut repo_tags: Vec<(String, Vec<String>)> = Vec::new();
         for t in &img.repo_tags {
-            let Ok(r) = Reference::parse(t) else { continue };
-            let Some(tag) = r.tag.clone().filter(|_| r.digest.is_none()) else {
+            let Ok(r) = Reference::parse_no_default_tag(t) else {
                 continue;
             };
-            push_grouped(&mut repo_tags, r.familiar_name(), tag);
+            let Some(tag) = r.tag().filter(|_| r.digest().is_none()) else {
+                continue;
+            };
+            push_grouped(&mut repo_tags, r.familiar_name(), tag.to_string());
         }
         let mut repo_digests: Vec<(String, Vec<String>)> = Vec::new();
         for d in &img.repo_digests {
-            let Ok(r) = Reference::parse(d) else { continue };
-            let Some(digest) = r.digest.clone() else {
+            let Ok(r) = Reference::parse_no_default_tag(d) else {
                 continue;
             };
-            push_grouped(&mut repo_digests, r.familiar_name(), digest);
+            let Some(digest) = r.digest() else {
+                continue;
+            };
+            push_grouped(&mut repo_digests, r.familiar_name(), digest.to_string());
         }
         for (repo, tags) in &repo_tags {
             let pos = repo_digests.iter().position(|(r, _)| r == repo);

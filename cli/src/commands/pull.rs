@@ -9,7 +9,7 @@ use super::{check_args, status_err, stdout_is_tty, term_width, Arity, Ctx};
 use crate::client::api_path;
 use crate::config::{encode_registry_auth, ConfigFile};
 use crate::progress::{Renderer, Tty};
-use crate::reference::Reference;
+use crate::reference::{Reference, ReferenceExt};
 use crate::url::query;
 
 #[derive(Args, Debug, Default)]
@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, name: &str, a: PullArgs) -> Result<()> {
     if a.all_tags {
         return Err(status_err(1, "rdocker: --all-tags is not supported"));
     }
-    let reference = Reference::parse(&a.args[0])?;
+    let reference = Reference::parse_no_default_tag(&a.args[0])?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if reference.is_name_only() && !a.quiet {
@@ -59,10 +59,10 @@ pub fn pull_image(
 ) -> Result<()> {
     // As docker's client: the familiar name, and the digest (if any) in place of the tag.
     let tag = reference
-        .digest
-        .clone()
-        .or_else(|| reference.tag.clone())
-        .unwrap_or_else(|| "latest".into());
+        .digest()
+        .or(reference.tag())
+        .unwrap_or("latest")
+        .to_string();
     let mut params = vec![("fromImage", reference.familiar_name()), ("tag", tag)];
     if let Some(p) = platform.filter(|p| !p.is_empty()) {
         params.push(("platform", p.to_string()));

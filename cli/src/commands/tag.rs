@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::{check_args, Arity, Ctx};
 use crate::client::api_path;
-use crate::reference::Reference;
+use crate::reference::{Reference, ReferenceExt};
 use crate::url::{path_escape, query};
 
 #[derive(Args, Debug, Default)]
@@ -25,20 +25,20 @@ pub fn run(ctx: &Ctx, name: &str, a: TagArgs) -> Result<()> {
 /// target is split into its full repository name and tag (`latest` by default).
 pub fn tag_path(source: &str, target: &str) -> Result<String> {
     // The source may be an image ID as well as a reference.
-    let source_ok = Reference::parse(source).is_ok() || is_id(source);
+    let source_ok = Reference::parse_no_default_tag(source).is_ok() || is_id(source);
     if !source_ok {
         anyhow::bail!("Error parsing reference: {source:?} is not a valid repository/tag: invalid reference format");
     }
-    let r = Reference::parse(target).map_err(|e| {
+    let r = Reference::parse_no_default_tag(target).map_err(|e| {
         anyhow::anyhow!("Error parsing reference: {target:?} is not a valid repository/tag: {e}")
     })?;
-    if r.digest.is_some() {
+    if r.digest().is_some() {
         anyhow::bail!("refusing to create a tag with a digest reference");
     }
     let r = r.with_default_tag();
     let params = [
         ("repo", r.name()),
-        ("tag", r.tag.clone().unwrap_or_else(|| "latest".into())),
+        ("tag", r.tag().unwrap_or("latest").to_string()),
     ];
     Ok(api_path(&format!(
         "/images/{}/tag{}",

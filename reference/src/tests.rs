@@ -114,6 +114,8 @@ fn rejects_invalid() {
         "validname@invaliddigest:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
             .into(),
         "validname@sha256:fff".into(),
+        "a@sha256:abc".into(),
+        "a:t@x".into(),
         "repo@sha256:FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF".into(),
         "aa/asdf$$^/aa".into(),
         "-foo".into(),
@@ -138,24 +140,97 @@ fn rejects_invalid() {
     ];
     for s in &bad {
         let e = Reference::parse(s).expect_err(s);
-        assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument, "{s}");
         assert!(
             e.to_string().starts_with("invalid reference format"),
             "{s}: {e}"
         );
+        assert!(Reference::parse_no_default_tag(s).is_err(), "{s}");
     }
+    assert!(Reference::parse("a__b.c-d---e").is_ok());
 }
 
 #[test]
-fn uppercase_path_and_hex_ids() {
-    let e = Reference::parse("test:5000/Uppercase/lowercase:tag").unwrap_err();
+fn error_messages_are_dockers() {
+    let msg = |s: &str| Reference::parse(s).unwrap_err().to_string();
+    assert_eq!(msg("foo bar"), "invalid reference format");
     assert_eq!(
-        e.to_string(),
+        msg("test:5000/Uppercase/lowercase:tag"),
         "invalid reference format: repository name (Uppercase/lowercase) must be lowercase"
     );
+    // Docker Hub names are checked after `library/` is added, as Docker does.
+    assert_eq!(
+        msg("Busybox"),
+        "invalid reference format: repository name (library/Busybox) must be lowercase"
+    );
+    assert_eq!(
+        Reference::parse("Busybox").unwrap_err(),
+        ReferenceError::NotLowercase("library/Busybox".into())
+    );
+    // The length limit applies to the normalised name (`docker.io/library/…`).
+    assert_eq!(
+        msg(&"a".repeat(240)),
+        "invalid reference format: repository name must not be more than 255 characters"
+    );
+    assert!(Reference::parse(&"a".repeat(237)).is_ok());
+}
+
+#[test]
+fn hex_ids_are_not_references() {
     let id = "f".repeat(64);
-    let e = Reference::parse(&id).unwrap_err();
-    assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+    assert_eq!(
+        Reference::parse(&id).unwrap_err().to_string(),
+        format!("invalid repository name ({id}), cannot specify 64-byte hexadecimal strings")
+    );
+    assert_eq!(
+        Reference::parse_no_default_tag(&id).unwrap_err(),
+        ReferenceError::IsId(id.clone())
+    );
     // A 64-hex *path component under a registry* is a name, not an id.
     assert!(Reference::parse(&format!("foo/{id}")).is_ok());
+    assert!(is_full_hex_id(&id));
+    assert!(!is_full_hex_id(&"F".repeat(64)));
+    assert!(!is_full_hex_id(&"f".repeat(63)));
+}
+
+#[test]
+fn no_default_tag_keeps_what_was_given() {
+    let p = |s: &str| Reference::parse_no_default_tag(s).expect(s);
+    assert_eq!(p("busybox").to_string(), "docker.io/library/busybox");
+    assert_eq!(p("user/app:1.0").to_string(), "docker.io/user/app:1.0");
+    assert_eq!(
+        p("index.docker.io/busybox:1").to_string(),
+        "docker.io/library/busybox:1"
+    );
+    let r = p("localhost:5000/a/b:t");
+    assert_eq!((r.registry(), r.repository()), ("localhost:5000", "a/b"));
+    assert_eq!(r.tag(), Some("t"));
+    assert_eq!(r.familiar_name(), "localhost:5000/a/b");
+    assert_eq!(p("localhost/x").registry(), "localhost");
+    assert_eq!(p("docker.io/library/busybox").familiar_name(), "busybox");
+    assert_eq!(p("docker.io/library/a/b").familiar_name(), "library/a/b");
+    let r = p(&format!("busybox:1.36@{D}"));
+    assert_eq!(r.to_string(), format!("docker.io/library/busybox:1.36@{D}"));
+    assert_eq!(r.familiar(), format!("busybox:1.36@{D}"));
+    assert_eq!(
+        r.with_digest(D).to_string(),
+        format!("docker.io/library/busybox@{D}")
+    );
+}
+
+#[test]
+fn digest_validation() {
+    assert!(validate_digest(D).is_ok());
+    assert!(validate_digest(&format!("sha512:{}", "a".repeat(128))).is_ok());
+    for bad in [
+        "sha256:fff",
+        "sha512:ffff",
+        "md5:ffffffffffffffffffffffffffffffff",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    ] {
+        assert_eq!(
+            validate_digest(bad),
+            Err(ReferenceError::InvalidFormat),
+            "{bad}"
+        );
+    }
 }
