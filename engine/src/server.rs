@@ -287,6 +287,18 @@ pub async fn run(cfg: DaemonConfig) -> Result<(), ServerError> {
         _ = int.recv() => tracing::warn!("second SIGINT: exiting now"),
     }
     servers.abort_all();
+    // Layers are committed before they are flushed to disk (a background flusher does it);
+    // flush now, so a clean stop leaves nothing for the next start's recovery to decide.
+    let store = state.store.clone();
+    match tokio::time::timeout(
+        SHUTDOWN_GRACE,
+        tokio::task::spawn_blocking(move || store.flush_pending()),
+    )
+    .await
+    {
+        Ok(_) => tracing::debug!("layers flushed to disk"),
+        Err(_) => tracing::warn!("shutdown: gave up waiting for the layer flush"),
+    }
     drop(sockets);
     drop(pidfile);
     tracing::info!("daemon shut down");

@@ -192,6 +192,8 @@ async fn download_and_unpack(
         media_type: desc.media_type.clone(),
         size: desc.size,
         unpacked_size: outcome.unpacked_bytes,
+        // Set by `LayerStore::commit`, which knows whether it defers the sync.
+        unsynced_boot_id: None,
     })
 }
 

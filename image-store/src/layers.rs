@@ -6,13 +6,22 @@
 //! stays small even with many layers. A layer is unpacked into `layers/tmp-<unique>/`, the
 //! marker written last, and the directory renamed into place: a visible `layers/<short>` is
 //! always complete, and anything else under `layers/` is debris of a crash (see `recover.rs`).
+//!
+//! Complete is not yet durable: a commit does not wait for the tree to reach the disk (a
+//! `syncfs` per commit made every pull pay for the whole host's writeback). Its marker carries
+//! `unsynced_boot_id`, the boot id of the kernel that holds the tree in its page cache, until
+//! the background flusher (`flush.rs`) has run `syncfs` and cleared it. After a daemon crash the
+//! same kernel still has the tree, so recovery just syncs it; after a reboot or power loss the
+//! tree cannot be trusted and recovery removes the layer and the images using it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::io_err;
+use crate::flush::{boot_id, syncfs_dir, Flusher};
 use crate::fsutil::{atomic_write, fsync_dir, remove_tree, unique_name};
 use crate::StoreError;
 
@@ -27,17 +36,76 @@ pub struct LayerMarker {
     pub media_type: String,
     pub size: u64,
     pub unpacked_size: u64,
+    /// Set while the tree may still be only in the page cache of the kernel with this boot id
+    /// (see the module comment). Absent once synced, and in markers of older versions, which
+    /// synced before writing the marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsynced_boot_id: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+impl LayerMarker {
+    /// False for a tree left unsynced by an earlier boot: it may never have reached the disk.
+    /// Recovery removes such layers; this keeps them from being reused should that fail.
+    pub fn trusted(&self) -> bool {
+        match &self.unsynced_boot_id {
+            None => true,
+            Some(b) => boot_id() == Some(b.as_str()),
+        }
+    }
+}
+
+/// Cheap to clone: clones share one flusher.
+#[derive(Clone)]
 pub struct LayerStore {
     dir: PathBuf,
+    flusher: Arc<Flusher>,
+}
+
+impl std::fmt::Debug for LayerStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerStore")
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+fn marker_path(dir: &Path, short: &str) -> PathBuf {
+    dir.join(short).join(MARKER)
+}
+
+fn read_marker_in(dir: &Path, short: &str) -> Option<LayerMarker> {
+    let bytes = fs::read(marker_path(dir, short)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn write_marker(path: &Path, marker: &LayerMarker) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec_pretty(marker).map_err(|e| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    atomic_write(path, &bytes)
+}
+
+/// Rewrites the marker of `layers/<short>` as synced if it still belongs to `chain_id` and is
+/// unsynced. The caller has made the tree durable. Returns whether it rewrote the marker.
+pub(crate) fn clear_unsynced(dir: &Path, short: &str, chain_id: &str) -> Result<bool, StoreError> {
+    match read_marker_in(dir, short) {
+        Some(mut m) if m.chain_id == chain_id && m.unsynced_boot_id.is_some() => {
+            m.unsynced_boot_id = None;
+            write_marker(&marker_path(dir, short), &m)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 impl LayerStore {
     /// `dir` is `<root>/layers`.
     pub fn new(dir: PathBuf) -> LayerStore {
-        LayerStore { dir }
+        LayerStore {
+            flusher: Arc::new(Flusher::new(dir.clone())),
+            dir,
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -63,15 +131,14 @@ impl LayerStore {
     }
 
     pub fn read_marker(&self, short: &str) -> Option<LayerMarker> {
-        let bytes = fs::read(self.dir.join(short).join(MARKER)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        read_marker_in(&self.dir, short)
     }
 
     /// The committed directory of `chain_id`, if any.
     pub fn lookup(&self, chain_id: &str) -> Option<(String, LayerMarker)> {
         Self::candidates(chain_id).into_iter().find_map(|short| {
             let m = self.read_marker(&short)?;
-            (m.chain_id == chain_id).then_some((short, m))
+            (m.chain_id == chain_id && m.trusted()).then_some((short, m))
         })
     }
 
@@ -82,35 +149,43 @@ impl LayerStore {
         Ok(tmp)
     }
 
-    /// Makes an unpacked temp dir the committed layer: flush its data, write the marker, rename.
-    /// Blocking (syncfs); call from a blocking context.
+    /// Makes an unpacked temp dir the committed layer: write the marker (unsynced), rename,
+    /// queue the tree for the background flush. Blocking (fsyncs); call from a blocking context.
     pub fn commit(&self, tmp: &Path, marker: &LayerMarker) -> Result<String, StoreError> {
-        // One syncfs instead of an fsync per file: the tree must be on disk before the marker
-        // says it is complete.
-        let d = fs::File::open(tmp).map_err(io_err("open", tmp))?;
-        rustix::fs::syncfs(&d).map_err(|e| StoreError::io("sync", tmp, e.into()))?;
-        let bytes = serde_json::to_vec_pretty(marker).map_err(|e| StoreError::Corrupt {
-            path: tmp.join(MARKER),
-            detail: e.to_string(),
-        })?;
-        atomic_write(&tmp.join(MARKER), &bytes)?;
+        let boot = boot_id();
+        if boot.is_none() {
+            // Without a boot id recovery could not tell a crash from a reboot: sync now, as
+            // before deferred flushing, so the marker never claims a tree that is not on disk.
+            syncfs_dir(tmp)?;
+        }
+        let mut marker = marker.clone();
+        marker.unsynced_boot_id = boot.map(str::to_string);
+        write_marker(&tmp.join(MARKER), &marker)?;
         for short in Self::candidates(&marker.chain_id) {
             let dest = self.dir.join(&short);
             match self.read_marker(&short) {
-                Some(m) if m.chain_id == marker.chain_id => {
+                Some(m) if m.chain_id == marker.chain_id && m.trusted() => {
                     // Committed meanwhile by someone else: theirs is as good as ours.
                     remove_tree(tmp)?;
                     return Ok(short);
                 }
-                Some(_) => continue,
-                None if dest.exists() => {
-                    // Unmarked debris under a committed name (should not happen): replace it.
+                Some(m) if m.chain_id != marker.chain_id => continue,
+                _ if dest.exists() => {
+                    // Unmarked debris, or an untrusted tree of an earlier boot, under a
+                    // committed name (recovery removes both): replace it.
                     self.remove(&short)?;
                 }
-                None => {}
+                _ => {}
             }
-            fs::rename(tmp, &dest).map_err(io_err("rename", &dest))?;
+            let seq = {
+                let mut pending = self.flusher.lock();
+                fs::rename(tmp, &dest).map_err(io_err("rename", &dest))?;
+                boot.map(|_| self.flusher.register(&mut pending, &short))
+            };
             fsync_dir(&self.dir)?;
+            if let Some(seq) = seq {
+                self.flusher.enqueue(&short, &marker.chain_id, seq);
+            }
             return Ok(short);
         }
         Err(StoreError::Corrupt {
@@ -136,8 +211,29 @@ impl LayerStore {
             return Ok(None);
         }
         let gone = self.dir.join(unique_name(&format!("{TMP_PREFIX}del-")));
+        // Under the flusher's lock: a flush in progress must not mark a later commit under
+        // this name as synced (see `flush.rs`).
+        let mut pending = self.flusher.lock();
         fs::rename(&src, &gone).map_err(io_err("rename", &src))?;
+        pending.remove(short);
         Ok(Some(gone))
+    }
+
+    /// Blocks until every layer committed so far is on disk and marked so. For tests and for
+    /// a daemon shutting down (dropping the last clone of the store does the same).
+    pub fn flush_pending(&self) {
+        self.flusher.flush_pending()
+    }
+
+    /// `syncfs` of the file system holding the layers: recovery's flush of trees a crashed
+    /// process left unsynced.
+    pub(crate) fn sync_all(&self) -> Result<(), StoreError> {
+        syncfs_dir(&self.dir)
+    }
+
+    /// After `sync_all`: records `layers/<short>` as durable.
+    pub(crate) fn mark_synced(&self, short: &str, chain_id: &str) -> Result<bool, StoreError> {
+        clear_unsynced(&self.dir, short, chain_id)
     }
 
     /// Names of all entries under `layers/`.
@@ -176,6 +272,7 @@ mod tests {
             media_type: "application/vnd.oci.image.layer.v1.tar".into(),
             size: 1,
             unpacked_size: 1,
+            unsynced_boot_id: None,
         }
     }
 
@@ -214,5 +311,78 @@ mod tests {
         ls.remove(&"1".repeat(12)).unwrap();
         assert!(ls.lookup(&one).is_none());
         assert_eq!(ls.entries().unwrap(), vec![short2]);
+    }
+
+    fn unpacked(ls: &LayerStore, content: &[u8]) -> PathBuf {
+        let tmp = ls.create_tmp().unwrap();
+        fs::create_dir(tmp.join("diff")).unwrap();
+        fs::write(tmp.join("diff/f"), content).unwrap();
+        tmp
+    }
+
+    #[test]
+    fn commit_defers_sync_to_flusher() {
+        let t = tempfile::tempdir().unwrap();
+        let ls = LayerStore::new(t.path().join("layers"));
+        ls.init().unwrap();
+        let current = boot_id().map(str::to_string);
+        assert!(current.is_some(), "this host exposes a boot id");
+        let c = format!("sha256:{}", "c".repeat(64));
+        let short = ls.commit(&unpacked(&ls, b"x"), &marker(&c)).unwrap();
+        // Flushed or not yet, the marker never claims more than is true.
+        let m = ls.read_marker(&short).unwrap();
+        assert!(m.unsynced_boot_id.is_none() || m.unsynced_boot_id == current);
+        ls.flush_pending();
+        assert_eq!(ls.read_marker(&short).unwrap().unsynced_boot_id, None);
+        assert_eq!(ls.lookup(&c).unwrap().1, marker(&c));
+
+        // Removed before its flush: the flusher must not recreate or touch anything.
+        let d = format!("sha256:{}", "d".repeat(64));
+        let short_d = ls.commit(&unpacked(&ls, b"y"), &marker(&d)).unwrap();
+        ls.remove(&short_d).unwrap();
+        // Committed again: only the new commit's own flush may clear its marker.
+        let again = ls.commit(&unpacked(&ls, b"z"), &marker(&d)).unwrap();
+        assert_eq!(again, short_d);
+        ls.flush_pending();
+        assert_eq!(ls.read_marker(&again).unwrap().unsynced_boot_id, None);
+        assert_eq!(fs::read(ls.diff_path(&again).join("f")).unwrap(), b"z");
+        let mut names = ls.entries().unwrap();
+        names.sort();
+        assert_eq!(names, vec![short, again]);
+    }
+
+    #[test]
+    fn commit_marks_unsynced_until_flushed() {
+        let t = tempfile::tempdir().unwrap();
+        let ls = LayerStore::new(t.path().join("layers"));
+        ls.init().unwrap();
+        let current = boot_id().map(str::to_string);
+        assert!(current.is_some(), "this host exposes a boot id");
+        let e = format!("sha256:{}", "e".repeat(64));
+        let held = ls.flusher.hold();
+        let short = ls.commit(&unpacked(&ls, b"x"), &marker(&e)).unwrap();
+        let m = ls.read_marker(&short).unwrap();
+        assert_eq!(m.unsynced_boot_id, current);
+        // An unsynced tree of this boot is usable: the page cache holds it.
+        assert_eq!(ls.lookup(&e).unwrap().0, short);
+        drop(held);
+        ls.flush_pending();
+        assert_eq!(ls.read_marker(&short).unwrap().unsynced_boot_id, None);
+        // The field is left out of synced markers, as in markers of older versions.
+        let raw = fs::read_to_string(ls.dir().join(&short).join(MARKER)).unwrap();
+        assert!(!raw.contains("unsynced_boot_id"), "{raw}");
+    }
+
+    #[test]
+    fn dropping_the_store_flushes() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("layers");
+        let ls = LayerStore::new(dir.clone());
+        ls.init().unwrap();
+        let c = format!("sha256:{}", "f".repeat(64));
+        let short = ls.commit(&unpacked(&ls, b"x"), &marker(&c)).unwrap();
+        drop(ls);
+        let m = LayerStore::new(dir).read_marker(&short).unwrap();
+        assert_eq!(m.unsynced_boot_id, None);
     }
 }

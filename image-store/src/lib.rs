@@ -13,6 +13,7 @@ pub mod config;
 pub mod content;
 pub mod error;
 mod fetch;
+mod flush;
 mod fsutil;
 mod history;
 pub mod index;

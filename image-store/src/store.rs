@@ -4,7 +4,8 @@
 //! On disk, under the data root (0700):
 //! - `blobs/sha256/<hex>`: manifests, indexes and image configs, verified (`content.rs`);
 //! - `blobs/tmp/`: blobs being written;
-//! - `layers/<short>/diff/` + `layers/<short>/layer.json`: unpacked layers (`layers.rs`);
+//! - `layers/<short>/diff/` + `layers/<short>/layer.json`: unpacked layers (`layers.rs`),
+//!   flushed to disk in the background (`flush.rs`);
 //! - `layers/tmp-*`: layers being unpacked or deleted;
 //! - `images.json`: the index (`index.rs`).
 
@@ -414,5 +415,12 @@ impl ImageStore {
 
     pub fn root(&self) -> &Path {
         &self.inner.cfg.root
+    }
+
+    /// Blocks until every layer committed so far is on disk and marked so (commits defer
+    /// their sync, see `layers.rs`). Blocking: call from a blocking context. For daemon
+    /// shutdown and tests; dropping the store does the same, and recovery covers a crash.
+    pub fn flush_pending(&self) {
+        self.inner.layers.flush_pending()
     }
 }

@@ -85,6 +85,13 @@ async fn pull_list_history_remove() {
     assert_eq!(out.status, PullStatus::Downloaded);
     assert_eq!(out.image_id, pushed.config_digest);
     assert_eq!(out.manifest_digest, pushed.manifest_digest);
+    // Layers reach the disk in the background; flush_pending waits for that.
+    store.flush_pending();
+    let layers_dir = root.path().join("layers");
+    for d in dir_names(&layers_dir) {
+        let m = std::fs::read_to_string(layers_dir.join(&d).join("layer.json")).unwrap();
+        assert!(!m.contains("unsynced_boot_id"), "{d}: {m}");
+    }
     assert_eq!(
         events[0],
         PullEvent::PullingFrom {
