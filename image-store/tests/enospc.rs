@@ -3,10 +3,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
-use rdocker_image_store::{ImageStore, PullRequest, Reference, RegistryConfig, StoreConfig};
+use rdocker_image_store::{PullRequest, Reference};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -40,15 +38,7 @@ async fn disk_full_is_a_clear_error() {
     let reg = TestRegistry::start(None);
     let big = layer(&[("big", &vec![7u8; 4 << 20])], Comp::Gzip);
     push_image(&reg, "full", "v1", "amd64", &[big], false).await;
-    let cfg = StoreConfig {
-        root: root.clone(),
-        registry: RegistryConfig {
-            request_timeout: Duration::from_secs(5),
-            ..Default::default()
-        },
-        max_concurrent_downloads: 3,
-    };
-    let (store, _) = ImageStore::open(cfg).unwrap();
+    let store = open_store(&root, 5);
     let (tx, _rx) = mpsc::unbounded_channel();
     let req = PullRequest {
         reference: Reference::parse(&format!("{}/full:v1", reg.host())).unwrap(),

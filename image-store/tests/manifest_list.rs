@@ -2,12 +2,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
-use rdocker_image_store::{
-    Credentials, ImageStore, Platform, PullRequest, Reference, RegistryConfig, StoreConfig,
-};
+use rdocker_image_store::{Credentials, Platform, PullRequest, Reference};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -49,15 +45,7 @@ async fn docker_manifest_list_and_open_login() {
     .unwrap();
     let list_digest = reg.push_manifest("dl", "latest", DOCKER_LIST, &list).await;
     let root = tempfile::tempdir().unwrap();
-    let cfg = StoreConfig {
-        root: root.path().to_path_buf(),
-        registry: RegistryConfig {
-            request_timeout: Duration::from_secs(5),
-            ..Default::default()
-        },
-        max_concurrent_downloads: 3,
-    };
-    let (store, _) = ImageStore::open(cfg).unwrap();
+    let store = open_store(root.path(), 5);
     let (tx, _rx) = mpsc::unbounded_channel();
     let req = PullRequest {
         reference: Reference::parse(&format!("{}/dl", reg.host())).unwrap(),

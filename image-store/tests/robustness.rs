@@ -7,22 +7,13 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use rdocker_image_store::{
-    Credentials, ErrorKind, ImageStore, PullEvent, PullRequest, Reference, RegistryConfig,
-    StoreConfig, StoreError,
+    Credentials, ErrorKind, ImageStore, PullEvent, PullRequest, Reference, StoreConfig, StoreError,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 fn open(root: &std::path::Path, timeout: Duration) -> ImageStore {
-    let cfg = StoreConfig {
-        root: root.to_path_buf(),
-        registry: RegistryConfig {
-            request_timeout: timeout,
-            ..Default::default()
-        },
-        max_concurrent_downloads: 3,
-    };
-    ImageStore::open(cfg).expect("open store").0
+    open_store(root, timeout.as_secs())
 }
 
 fn req(r: &str, creds: Option<Credentials>) -> PullRequest {

@@ -4,12 +4,9 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::*;
-use rdocker_image_store::{
-    ImageStore, PullRequest, Reference, RegistryConfig, StoreConfig, StoreError,
-};
+use rdocker_image_store::{PullRequest, Reference, StoreError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -48,15 +45,7 @@ async fn lying_registry() -> (u16, String) {
 async fn wrong_sizes_are_refused() {
     let (port, layer_digest) = lying_registry().await;
     let root = tempfile::tempdir().unwrap();
-    let cfg = StoreConfig {
-        root: root.path().to_path_buf(),
-        registry: RegistryConfig {
-            request_timeout: Duration::from_secs(5),
-            ..Default::default()
-        },
-        max_concurrent_downloads: 3,
-    };
-    let (store, _) = ImageStore::open(cfg).unwrap();
+    let store = open_store(root.path(), 5);
     for (tag, want_long) in [("long", true), ("short", false)] {
         let (tx, _rx) = mpsc::unbounded_channel();
         let req = PullRequest {

@@ -5,13 +5,10 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine;
 use common::*;
-use rdocker_image_store::{
-    Credentials, ErrorKind, ImageStore, PullRequest, Reference, RegistryConfig, StoreConfig,
-};
+use rdocker_image_store::{Credentials, ErrorKind, PullRequest, Reference};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -83,15 +80,7 @@ fn creds(p: &str) -> Option<Credentials> {
 async fn bearer_token_flow() {
     let (port, tokens) = token_registry().await;
     let root = tempfile::tempdir().unwrap();
-    let cfg = StoreConfig {
-        root: root.path().to_path_buf(),
-        registry: RegistryConfig {
-            request_timeout: Duration::from_secs(5),
-            ..Default::default()
-        },
-        max_concurrent_downloads: 3,
-    };
-    let (store, _) = ImageStore::open(cfg).unwrap();
+    let store = open_store(root.path(), 5);
     let name = format!("127.0.0.1:{port}/private/img:v1");
     let pull = |c: Option<Credentials>| {
         let (tx, _rx) = mpsc::unbounded_channel();

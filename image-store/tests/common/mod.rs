@@ -277,3 +277,18 @@ pub async fn push_image(
         layer_digests,
     }
 }
+
+/// A store in `root` whose registry requests give up after `timeout_secs` (tests must not hang).
+pub fn open_store(root: &Path, timeout_secs: u64) -> rdocker_image_store::ImageStore {
+    let cfg = rdocker_image_store::StoreConfig {
+        root: root.to_path_buf(),
+        registry: rdocker_image_store::RegistryConfig {
+            request_timeout: Duration::from_secs(timeout_secs),
+            ..Default::default()
+        },
+        max_concurrent_downloads: 3,
+    };
+    rdocker_image_store::ImageStore::open(cfg)
+        .expect("open store")
+        .0
+}
