@@ -30,10 +30,27 @@ fn main() -> ExitCode {
     match run(cfg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("failed to start daemon: {e:#}");
+            tracing::error!("failed to start daemon: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each cause only if the text so far does not already say it: our
+/// errors' messages include their cause (Docker's style), anyhow's contexts do not.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn run(cfg: DaemonConfig) -> anyhow::Result<()> {
@@ -61,5 +78,24 @@ fn limit_malloc_arenas() {
     // SAFETY: mallopt only adjusts allocator tunables; called before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("corrupt images.json: {0}")]
+    struct Inner(#[source] std::io::Error);
+
+    #[test]
+    fn causes_are_not_repeated() {
+        let e = anyhow::Error::new(Inner(std::io::Error::other("bad json")))
+            .context("opening the image store");
+        assert_eq!(
+            error_chain(&e),
+            "opening the image store: corrupt images.json: bad json"
+        );
     }
 }
