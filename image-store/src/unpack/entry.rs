@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::rc::Rc;
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Timestamps, XattrFlags};
@@ -130,16 +130,8 @@ impl Unpacker {
                 Mode::from_raw_mode(0o600),
             )
         };
-        let fd = match create() {
-            Err(Errno::EXIST) => {
-                self.root
-                    .remove(parent.fd(), name)
-                    .map_err(|e| io_err("remove", &path.display(), e))?;
-                create()
-            }
-            r => r,
-        }
-        .map_err(|e| io_err("create", &path.display(), e.into()))?;
+        let fd = replacing(&self.root, parent.fd(), name, "create", create)
+            .map_err(|(op, e)| io_err(op, &path.display(), e))?;
         let skip_chown = self.owned_by_default(meta, parent.setgid);
 
         let mut file = File::from(fd);
@@ -213,16 +205,8 @@ impl Unpacker {
         let name = path.name();
         let parent = self.root.parent(path.parent())?;
         let make = || rfs::symlinkat(target, parent.fd(), name);
-        match make() {
-            Err(Errno::EXIST) => {
-                self.root
-                    .remove(parent.fd(), name)
-                    .map_err(|e| io_err("remove", &path.display(), e))?;
-                make()
-            }
-            r => r,
-        }
-        .map_err(|e| io_err("symlink", &path.display(), e.into()))?;
+        replacing(&self.root, parent.fd(), name, "symlink", make)
+            .map_err(|(op, e)| io_err(op, &path.display(), e))?;
         self.unpacked_bytes += target.len() as u64;
         if !meta.xattrs.is_empty() {
             // fsetxattr needs a real fd, which a symlink cannot give without following it.
@@ -262,16 +246,10 @@ impl Unpacker {
         let parent = self.root.parent(path.parent())?;
         // No AT_SYMLINK_FOLLOW: a symlink target is linked as the symlink itself.
         let link = || rfs::linkat(&tparent, target.name(), parent.fd(), name, AtFlags::empty());
-        match link() {
-            Err(Errno::EXIST) => {
-                self.root
-                    .remove(parent.fd(), name)
-                    .map_err(|e| io_err("remove", &path.display(), e))?;
-                link()
-            }
-            r => r,
-        }
-        .map_err(|e| io_err("link", &shown(), e.into()))
+        replacing(&self.root, parent.fd(), name, "link", link).map_err(|(op, e)| match op {
+            "remove" => io_err(op, &path.display(), e),
+            _ => io_err(op, &shown(), e),
+        })
     }
 
     fn node<R: Read>(
@@ -390,12 +368,25 @@ pub(super) fn make_node(
 ) -> io::Result<()> {
     // Mode 0 for now: the real mode is set explicitly after chown (mknod's is umask-filtered).
     let make = || rfs::mknodat(parent, name, ftype, Mode::empty(), dev);
+    replacing(root, parent, name, "mknod", make).map_err(|(_, e)| e)
+}
+
+/// Runs `make` for `name` in `parent`; when an entry of that name is in the way (a later tar
+/// entry replaces an earlier one, as tar does), removes it without following it and runs
+/// `make` once more. An error comes with the step that failed: "remove", or `op`.
+fn replacing<T>(
+    root: &Root,
+    parent: BorrowedFd<'_>,
+    name: &[u8],
+    op: &'static str,
+    make: impl Fn() -> Result<T, Errno>,
+) -> Result<T, (&'static str, io::Error)> {
     match make() {
         Err(Errno::EXIST) => {
-            root.remove(parent.as_fd(), name)?;
-            make().map_err(io::Error::from)
+            root.remove(parent, name).map_err(|e| ("remove", e))?;
+            make().map_err(|e| (op, e.into()))
         }
-        r => r.map_err(io::Error::from),
+        r => r.map_err(|e| (op, e.into())),
     }
 }
 
