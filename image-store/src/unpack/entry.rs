@@ -213,14 +213,7 @@ impl Unpacker {
             tracing::debug!(path = %path.display(), "xattrs on a symlink are not applied");
         }
         if !self.owned_by_default(meta, parent.setgid) {
-            rfs::chownat(
-                parent.fd(),
-                name,
-                Some(uid(meta)),
-                Some(gid(meta)),
-                AtFlags::SYMLINK_NOFOLLOW,
-            )
-            .map_err(|e| io_err("lchown", &path.display(), e.into()))?;
+            lchown(parent.fd(), name, meta).map_err(|e| io_err("lchown", &path.display(), e))?;
         }
         rfs::utimensat(parent.fd(), name, &meta.times(), AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|e| io_err("utimes", &path.display(), e.into()))
@@ -289,14 +282,7 @@ impl Unpacker {
         )
         .map_err(|e| io_err("mknod", &path.display(), e))?;
         if !self.owned_by_default(meta, parent.setgid) {
-            rfs::chownat(
-                parent.fd(),
-                name,
-                Some(uid(meta)),
-                Some(gid(meta)),
-                AtFlags::SYMLINK_NOFOLLOW,
-            )
-            .map_err(|e| io_err("lchown", &path.display(), e.into()))?;
+            lchown(parent.fd(), name, meta).map_err(|e| io_err("lchown", &path.display(), e))?;
         }
         chmod_nofollow(parent.fd(), name, meta.mode)
             .map_err(|e| io_err("chmod", &path.display(), e))?;
@@ -369,6 +355,18 @@ pub(super) fn make_node(
     // Mode 0 for now: the real mode is set explicitly after chown (mknod's is umask-filtered).
     let make = || rfs::mknodat(parent, name, ftype, Mode::empty(), dev);
     replacing(root, parent, name, "mknod", make).map_err(|(_, e)| e)
+}
+
+/// Sets the entry's owner without following it (a symlink or device node has no fd of its own).
+fn lchown(parent: BorrowedFd<'_>, name: &[u8], meta: &Meta) -> io::Result<()> {
+    rfs::chownat(
+        parent,
+        name,
+        Some(uid(meta)),
+        Some(gid(meta)),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .map_err(io::Error::from)
 }
 
 /// Runs `make` for `name` in `parent`; when an entry of that name is in the way (a later tar
