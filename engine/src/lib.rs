@@ -4,13 +4,16 @@
 //! `main.rs` only parses flags, sets up logging and the runtime, and calls [`server::run`].
 
 pub mod config;
+pub mod containers;
 pub mod errors;
+pub mod events;
 pub mod filters;
 pub mod progress;
 pub mod routes;
 pub mod server;
 pub mod state;
 pub mod versioning;
+pub mod volumes;
 
 /// The Docker Engine API version we advertise. ≥ 1.44 so that current docker CLIs (v25+) connect
 /// without downgrading, and ≤ what the routes actually implement.

@@ -6,9 +6,13 @@
 //! that picks the template by method and trailing suffix.
 
 pub mod auth;
+pub mod containers;
+pub mod events;
+pub mod exec;
 pub mod images;
 pub mod pull;
 pub mod system;
+pub mod volumes;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -40,6 +44,31 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/images/{name}/tag"),
     ("DELETE", "/images/{name}"),
     ("GET", "/distribution/{name}/json"),
+    ("POST", "/containers/create"),
+    ("GET", "/containers/json"),
+    ("POST", "/containers/prune"),
+    ("GET", "/containers/{name}/json"),
+    ("POST", "/containers/{name}/start"),
+    ("POST", "/containers/{name}/stop"),
+    ("POST", "/containers/{name}/restart"),
+    ("POST", "/containers/{name}/kill"),
+    ("POST", "/containers/{name}/wait"),
+    ("POST", "/containers/{name}/attach"),
+    ("POST", "/containers/{name}/resize"),
+    ("GET", "/containers/{name}/logs"),
+    ("GET", "/containers/{name}/top"),
+    ("POST", "/containers/{name}/rename"),
+    ("DELETE", "/containers/{name}"),
+    ("POST", "/containers/{name}/exec"),
+    ("POST", "/exec/{name}/start"),
+    ("POST", "/exec/{name}/resize"),
+    ("GET", "/exec/{name}/json"),
+    ("GET", "/volumes"),
+    ("POST", "/volumes/create"),
+    ("POST", "/volumes/prune"),
+    ("GET", "/volumes/{name}"),
+    ("DELETE", "/volumes/{name}"),
+    ("GET", "/events"),
 ];
 
 const NAME: &str = "{name}";
@@ -58,6 +87,31 @@ async fn call_endpoint(method: &str, template: &str, req: Request, st: SharedSta
         ("POST", "/images/{name}/tag") => images::tag.call(req, st).await,
         ("DELETE", "/images/{name}") => images::remove.call(req, st).await,
         ("GET", "/distribution/{name}/json") => auth::distribution.call(req, st).await,
+        ("POST", "/containers/create") => containers::create.call(req, st).await,
+        ("GET", "/containers/json") => containers::list.call(req, st).await,
+        ("POST", "/containers/prune") => containers::prune.call(req, st).await,
+        ("GET", "/containers/{name}/json") => containers::inspect.call(req, st).await,
+        ("POST", "/containers/{name}/start") => containers::start.call(req, st).await,
+        ("POST", "/containers/{name}/stop") => containers::stop.call(req, st).await,
+        ("POST", "/containers/{name}/restart") => containers::restart.call(req, st).await,
+        ("POST", "/containers/{name}/kill") => containers::kill.call(req, st).await,
+        ("POST", "/containers/{name}/wait") => containers::wait.call(req, st).await,
+        ("POST", "/containers/{name}/attach") => containers::attach.call(req, st).await,
+        ("POST", "/containers/{name}/resize") => containers::resize.call(req, st).await,
+        ("GET", "/containers/{name}/logs") => containers::logs.call(req, st).await,
+        ("GET", "/containers/{name}/top") => containers::top.call(req, st).await,
+        ("POST", "/containers/{name}/rename") => containers::rename.call(req, st).await,
+        ("DELETE", "/containers/{name}") => containers::remove.call(req, st).await,
+        ("POST", "/containers/{name}/exec") => exec::create.call(req, st).await,
+        ("POST", "/exec/{name}/start") => exec::start.call(req, st).await,
+        ("POST", "/exec/{name}/resize") => exec::resize.call(req, st).await,
+        ("GET", "/exec/{name}/json") => exec::inspect.call(req, st).await,
+        ("GET", "/volumes") => volumes::list.call(req, st).await,
+        ("POST", "/volumes/create") => volumes::create.call(req, st).await,
+        ("POST", "/volumes/prune") => volumes::prune.call(req, st).await,
+        ("GET", "/volumes/{name}") => volumes::inspect.call(req, st).await,
+        ("DELETE", "/volumes/{name}") => volumes::remove.call(req, st).await,
+        ("GET", "/events") => events::events.call(req, st).await,
         // Only reachable if ROUTES gained an entry without a handler; the route test catches it.
         _ => {
             ApiError::not_implemented(format!("{method} {template} has no handler")).into_response()

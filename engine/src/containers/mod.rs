@@ -1,0 +1,3 @@
+//! Containers: the store, the state machine, the OCI spec, shim supervision.
+
+pub struct ContainerManager {}

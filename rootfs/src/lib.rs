@@ -1,0 +1,1 @@
+//! The container-side filesystem set-up: overlay root, mounts, /dev, pivot_root.
