@@ -8,6 +8,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::errors::ApiError;
+use crate::events::Events;
+use crate::volumes::VolumeStore;
 
 pub type SharedState = Arc<AppState>;
 
@@ -19,6 +21,8 @@ pub struct AppState {
     /// Cancelled on SIGTERM/SIGINT; every pull gets a child token.
     pub shutdown: CancellationToken,
     pub daemon: DaemonInfo,
+    pub events: Arc<Events>,
+    pub volumes: Arc<VolumeStore>,
 }
 
 /// Facts reported by `/info` and `/version`.
@@ -34,11 +38,16 @@ pub struct DaemonInfo {
 
 impl AppState {
     pub fn new(store: Arc<ImageStore>, daemon: DaemonInfo) -> AppState {
+        let volumes = Arc::new(VolumeStore {
+            root: daemon.data_root.join("volumes"),
+        });
         AppState {
             store,
             pulls: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             daemon,
+            events: Arc::new(Events::new()),
+            volumes,
         }
     }
 
