@@ -41,6 +41,7 @@ impl AppState {
         let volumes = Arc::new(VolumeStore {
             root: daemon.data_root.join("volumes"),
         });
+        // (the volume work replaces this with VolumeStore::open in server.rs)
         AppState {
             store,
             pulls: TaskTracker::new(),
