@@ -14,6 +14,8 @@ use std::os::unix::net::UnixStream;
 use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 
+use crate::chunked::ChunkedReader;
+
 /// API version the CLI is written against; the engine serves `/vX.Y/...` for any X.Y it supports.
 pub const API_VERSION: &str = "1.44";
 pub const DEFAULT_HOST: &str = "unix:///run/rdocker/rdocker.sock";
@@ -83,6 +85,7 @@ impl fmt::Display for ConnectError {
 }
 impl std::error::Error for ConnectError {}
 
+#[derive(Clone)]
 pub struct Client {
     /// `unix:///path`, as shown in messages.
     pub host: String,
@@ -103,18 +106,41 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Response> {
-        let mut stream = UnixStream::connect(&self.path).map_err(|source| ConnectError {
-            host: self.host.clone(),
-            source,
-        })?;
-        let req = build_request(method, path_and_query, headers, body);
+        self.request_keep(method, path_and_query, headers, body)
+            .map(|(r, _)| r)
+    }
+
+    /// [`Client::request`], also handing back a handle on the socket, for a caller that
+    /// wants to bound the wait for a body that comes later (a read timeout).
+    pub fn request_keep(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<(Response, UnixStream)> {
+        let mut stream = self.connect()?;
+        let req = build_request(method, path_and_query, headers, body, "close");
         stream
             .write_all(&req)
             .with_context(|| format!("sending {method} {path_and_query}"))?;
+        let handle = stream
+            .try_clone()
+            .context("cloning the daemon connection")?;
         let reader = BufReader::with_capacity(64 * 1024, stream);
         let resp = parse_response(reader, method == "HEAD")
             .with_context(|| format!("reading the response to {method} {path_and_query}"))?;
-        resp.check()
+        Ok((resp.check()?, handle))
+    }
+
+    /// A fresh connection to the daemon (one per request, as the CLI never pipelines).
+    pub fn connect(&self) -> Result<UnixStream> {
+        Ok(
+            UnixStream::connect(&self.path).map_err(|source| ConnectError {
+                host: self.host.clone(),
+                source,
+            })?,
+        )
     }
 
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -133,18 +159,30 @@ impl Client {
 }
 
 /// `/v1.44` + path: the engine serves versioned and unversioned paths alike.
+/// `RDOCKER_API_VERSION` overrides the version, as DOCKER_API_VERSION does for docker
+/// (useful to talk to an older daemon).
 pub fn api_path(path: &str) -> String {
-    format!("/v{API_VERSION}{path}")
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let v = VERSION.get_or_init(|| {
+        std::env::var("RDOCKER_API_VERSION")
+            .ok()
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+            .unwrap_or_else(|| API_VERSION.to_string())
+    });
+    format!("/v{v}{path}")
 }
 
-fn build_request(
+/// The request bytes; `connection` is the Connection header's value ("close", or
+/// "Upgrade" for a hijacked stream).
+pub fn build_request(
     method: &str,
     path_and_query: &str,
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
+    connection: &str,
 ) -> Vec<u8> {
     let mut req = format!(
-        "{method} {path_and_query} HTTP/1.1\r\nHost: {HOST_HEADER}\r\nUser-Agent: rdocker-cli/{}\r\nConnection: close\r\n",
+        "{method} {path_and_query} HTTP/1.1\r\nHost: {HOST_HEADER}\r\nUser-Agent: rdocker-cli/{}\r\nConnection: {connection}\r\n",
         env!("CARGO_PKG_VERSION")
     );
     for (k, v) in headers {
@@ -184,7 +222,7 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
-    fn check(mut self) -> Result<Response> {
+    pub fn check(mut self) -> Result<Response> {
         if self.status < 400 {
             return Ok(self);
         }
@@ -231,6 +269,12 @@ pub fn error_message(status: u16, body: &[u8]) -> String {
 
 /// Parses the status line and headers, and frames the body per RFC 9112 §6.
 pub fn parse_response<R: BufRead + 'static>(mut r: R, head_request: bool) -> io::Result<Response> {
+    let (status, headers) = read_head(&mut r)?;
+    frame_body(r, status, headers, head_request)
+}
+
+/// The status code and header fields, leaving the reader at the first body byte.
+pub fn read_head<R: BufRead>(mut r: &mut R) -> io::Result<(u16, Vec<(String, String)>)> {
     let status_line = read_line(&mut r)?;
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or("");
@@ -255,6 +299,16 @@ pub fn parse_response<R: BufRead + 'static>(mut r: R, head_request: bool) -> io:
             .ok_or_else(|| bad(format!("malformed header {line:?}")))?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
+    Ok((status, headers))
+}
+
+/// Wraps what follows the head in the decoder its framing asks for.
+pub fn frame_body<R: BufRead + 'static>(
+    r: R,
+    status: u16,
+    headers: Vec<(String, String)>,
+    head_request: bool,
+) -> io::Result<Response> {
     let find = |name: &str| {
         headers
             .iter()
@@ -283,12 +337,12 @@ pub fn parse_response<R: BufRead + 'static>(mut r: R, head_request: bool) -> io:
     })
 }
 
-fn bad(msg: String) -> io::Error {
+pub(crate) fn bad(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
 }
 
 /// One CRLF (or LF) terminated line, without the terminator, bounded in length.
-fn read_line<R: BufRead>(r: &mut R) -> io::Result<String> {
+pub(crate) fn read_line<R: BufRead>(r: &mut R) -> io::Result<String> {
     let mut buf = Vec::new();
     r.by_ref().take(MAX_HEAD).read_until(b'\n', &mut buf)?;
     if !buf.ends_with(b"\n") {
@@ -304,99 +358,10 @@ fn read_line<R: BufRead>(r: &mut R) -> io::Result<String> {
     String::from_utf8(buf).map_err(|_| bad("non-UTF-8 protocol line".into()))
 }
 
-#[derive(Debug, PartialEq)]
-enum ChunkState {
-    Size,
-    Data(u64),
-    DataEnd,
-    Done,
-}
-
-/// Decodes `Transfer-Encoding: chunked` as data arrives: `read` returns a chunk's bytes
-/// without waiting for the next chunk header, which keeps pull progress live.
-pub struct ChunkedReader<R> {
-    inner: R,
-    state: ChunkState,
-}
-
-impl<R: BufRead> ChunkedReader<R> {
-    pub fn new(inner: R) -> Self {
-        ChunkedReader {
-            inner,
-            state: ChunkState::Size,
-        }
-    }
-}
-
-impl<R: BufRead> Read for ChunkedReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            match self.state {
-                ChunkState::Done => return Ok(0),
-                ChunkState::Size => {
-                    let line = read_line(&mut self.inner)?;
-                    // Chunk extensions (";name=value") carry nothing we use.
-                    let hex = line.split(';').next().unwrap_or("").trim();
-                    let size = u64::from_str_radix(hex, 16)
-                        .map_err(|_| bad(format!("bad chunk size {line:?}")))?;
-                    if size == 0 {
-                        // Trailer fields until the empty line; none matter to us.
-                        while !read_line(&mut self.inner)?.is_empty() {}
-                        self.state = ChunkState::Done;
-                    } else {
-                        self.state = ChunkState::Data(size);
-                    }
-                }
-                ChunkState::Data(left) => {
-                    if buf.is_empty() {
-                        return Ok(0);
-                    }
-                    let max = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                    let n = self.inner.read(&mut buf[..max])?;
-                    if n == 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "connection closed in the middle of a chunk",
-                        ));
-                    }
-                    let left = left - n as u64;
-                    self.state = if left == 0 {
-                        ChunkState::DataEnd
-                    } else {
-                        ChunkState::Data(left)
-                    };
-                    return Ok(n);
-                }
-                ChunkState::DataEnd => {
-                    if !read_line(&mut self.inner)?.is_empty() {
-                        return Err(bad("missing CRLF after chunk data".into()));
-                    }
-                    self.state = ChunkState::Size;
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Cursor;
-
-    /// A reader that hands out at most `step` bytes per read, to exercise split frames.
-    struct Trickle {
-        data: Vec<u8>,
-        pos: usize,
-        step: usize,
-    }
-    impl Read for Trickle {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = buf.len().min(self.step).min(self.data.len() - self.pos);
-            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
-            self.pos += n;
-            Ok(n)
-        }
-    }
 
     fn resp(raw: &str) -> Response {
         parse_response(Cursor::new(raw.as_bytes().to_vec()), false).expect("parse")
@@ -413,40 +378,6 @@ mod tests {
         let r = resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: a\r\n\r\n");
         assert_eq!(r.status, 200);
         assert_eq!(body(r), "hello, world");
-    }
-
-    #[test]
-    fn chunked_body_survives_one_byte_reads() {
-        let raw = b"1a\r\nabcdefghijklmnopqrstuvwxyz\r\n3\r\n123\r\n0\r\n\r\n".to_vec();
-        for step in [1, 2, 3, 7, 64] {
-            let t = Trickle {
-                data: raw.clone(),
-                pos: 0,
-                step,
-            };
-            let mut r = ChunkedReader::new(BufReader::with_capacity(4, t));
-            let mut out = Vec::new();
-            let mut small = [0u8; 5];
-            loop {
-                let n = r.read(&mut small).expect("read");
-                if n == 0 {
-                    break;
-                }
-                out.extend_from_slice(&small[..n]);
-            }
-            assert_eq!(out, b"abcdefghijklmnopqrstuvwxyz123", "step {step}");
-        }
-    }
-
-    #[test]
-    fn chunked_errors_on_truncation_and_garbage() {
-        let mut r = ChunkedReader::new(Cursor::new(b"5\r\nhel".to_vec()));
-        let mut s = Vec::new();
-        assert!(r.read_to_end(&mut s).is_err());
-        let mut r = ChunkedReader::new(Cursor::new(b"zz\r\nhello\r\n".to_vec()));
-        assert!(r.read_to_end(&mut s).is_err());
-        let mut r = ChunkedReader::new(Cursor::new(b"2\r\nhiXX0\r\n\r\n".to_vec()));
-        assert!(r.read_to_end(&mut s).is_err());
     }
 
     #[test]
@@ -484,12 +415,13 @@ mod tests {
             "/v1.44/auth",
             &[("X-A", "b")],
             Some(b"{}"),
+            "close",
         ))
         .expect("utf8");
         assert!(r.starts_with("POST /v1.44/auth HTTP/1.1\r\nHost: api.moby.localhost\r\n"));
         assert!(r.contains("X-A: b\r\n"));
         assert!(r.ends_with("Content-Length: 2\r\n\r\n{}"));
-        let r = String::from_utf8(build_request("DELETE", "/x", &[], None)).expect("utf8");
+        let r = String::from_utf8(build_request("DELETE", "/x", &[], None, "close")).expect("utf8");
         assert!(r.ends_with("Content-Length: 0\r\n\r\n"));
     }
 

@@ -3,31 +3,56 @@
 //! Start-up is kept minimal on purpose (the budget for `rdocker pull busybox` is 60 ms end
 //! to end): no async runtime, a blocking hand-written HTTP/1.1 client, no logging setup.
 
+mod chunked;
 mod client;
 mod commands;
 mod config;
+mod errors;
 mod format;
+mod hijack;
+mod kvfile;
+mod mountspec;
 mod progress;
 mod rawjson;
 mod reference;
+mod runopts;
+mod stdcopy;
+mod streams;
 mod template;
+mod timespec;
+mod tty;
 mod url;
 
 use std::process::ExitCode;
 
-use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
 
+use commands::attach::AttachArgs;
+use commands::container::ContainerCmd;
+use commands::create::CreateArgs;
+use commands::exec::ExecArgs;
 use commands::history::HistoryArgs;
 use commands::images::ImagesArgs;
 use commands::info::InfoArgs;
 use commands::inspect::{InspectArgs, Scope};
+use commands::kill::KillArgs;
 use commands::login::{LoginArgs, LogoutArgs};
+use commands::logs::LogsArgs;
+use commands::ps::PsArgs;
 use commands::pull::PullArgs;
+use commands::rename::RenameArgs;
+use commands::rm::RmArgs;
 use commands::rmi::RmiArgs;
+use commands::run::RunArgs;
+use commands::start::StartArgs;
+use commands::stop::StopArgs;
 use commands::tag::TagArgs;
+use commands::top::TopArgs;
 use commands::version::VersionArgs;
-use commands::{Ctx, StatusError};
+use commands::volume::VolumeCmd;
+use commands::wait::WaitArgs;
+use commands::Ctx;
+use errors::{clap_error, report};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -58,6 +83,60 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Create and run a new container from an image
+    #[command(
+        disable_help_flag = true,
+        override_usage = "rdocker run [OPTIONS] IMAGE [COMMAND] [ARG...]"
+    )]
+    Run(RunArgs),
+    /// Execute a command in a running container
+    #[command(override_usage = "rdocker exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
+    Exec(ExecArgs),
+    /// List containers
+    #[command(override_usage = "rdocker ps [OPTIONS]")]
+    Ps(PsArgs),
+    /// Create a new container
+    #[command(
+        disable_help_flag = true,
+        override_usage = "rdocker create [OPTIONS] IMAGE [COMMAND] [ARG...]"
+    )]
+    Create(CreateArgs),
+    /// Start one or more stopped containers
+    #[command(override_usage = "rdocker start [OPTIONS] CONTAINER [CONTAINER...]")]
+    Start(StartArgs),
+    /// Stop one or more running containers
+    #[command(override_usage = "rdocker stop [OPTIONS] CONTAINER [CONTAINER...]")]
+    Stop(StopArgs),
+    /// Restart one or more containers
+    #[command(override_usage = "rdocker restart [OPTIONS] CONTAINER [CONTAINER...]")]
+    Restart(StopArgs),
+    /// Kill one or more running containers
+    #[command(override_usage = "rdocker kill [OPTIONS] CONTAINER [CONTAINER...]")]
+    Kill(KillArgs),
+    /// Remove one or more containers
+    #[command(override_usage = "rdocker rm [OPTIONS] CONTAINER [CONTAINER...]")]
+    Rm(RmArgs),
+    /// Fetch the logs of a container
+    #[command(override_usage = "rdocker logs [OPTIONS] CONTAINER")]
+    Logs(LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    #[command(override_usage = "rdocker wait CONTAINER [CONTAINER...]")]
+    Wait(WaitArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    #[command(override_usage = "rdocker attach [OPTIONS] CONTAINER")]
+    Attach(AttachArgs),
+    /// Display the running processes of a container
+    #[command(override_usage = "rdocker top CONTAINER [ps OPTIONS]")]
+    Top(TopArgs),
+    /// Rename a container
+    #[command(override_usage = "rdocker rename CONTAINER NEW_NAME")]
+    Rename(RenameArgs),
+    /// Manage containers
+    #[command(subcommand, arg_required_else_help = true)]
+    Container(ContainerCmd),
+    /// Manage volumes
+    #[command(subcommand, arg_required_else_help = true)]
+    Volume(VolumeCmd),
     /// Download an image from a registry
     #[command(override_usage = "rdocker pull [OPTIONS] NAME[:TAG|@DIGEST]")]
     Pull(PullArgs),
@@ -147,97 +226,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The subcommand path of a command line ("pull", "image ls", "" for none), found by
-/// skipping the global options; used to print the right usage line with a flag error.
-fn command_path(argv: &[String]) -> String {
-    let mut words = Vec::new();
-    let mut it = argv.iter().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-H" | "--host" | "--config" | "-l" | "--log-level" if words.is_empty() => {
-                it.next();
-            }
-            s if s.starts_with('-') => {}
-            s => {
-                words.push(s.to_string());
-                if words.len() == 2 || words[0] != "image" {
-                    break;
-                }
-            }
-        }
-    }
-    words.join(" ")
-}
-
-/// Docker's conventions: help and version exit 0, an unknown command exits 1, flag
-/// errors exit 125, each with the command's usage line.
-fn clap_error(e: clap::Error, argv: &[String]) -> ExitCode {
-    let path = command_path(argv);
-    let name = if path.is_empty() {
-        "rdocker".to_string()
-    } else {
-        format!("rdocker {path}")
-    };
-    let ctx_str = |kind| match e.get(kind) {
-        Some(ContextValue::String(s)) => s.clone(),
-        _ => String::new(),
-    };
-    match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            // Help goes to stdout, also for `rdocker image` without a subcommand.
-            print!("{}", e.render());
-            ExitCode::SUCCESS
-        }
-        ErrorKind::InvalidSubcommand => {
-            let cmd = ctx_str(ContextKind::InvalidSubcommand);
-            if path.starts_with("image") && cmd != "image" {
-                eprintln!(
-                    "rdocker: unknown command: rdocker image {cmd}\n\nUsage:  rdocker image\n\nRun 'rdocker image --help' for more information"
-                );
-            } else {
-                eprintln!(
-                    "rdocker: unknown command: rdocker {cmd}\n\nRun 'rdocker --help' for more information"
-                );
-            }
-            ExitCode::from(1)
-        }
-        ErrorKind::UnknownArgument => {
-            let arg = ctx_str(ContextKind::InvalidArg);
-            let flag = arg.split('=').next().unwrap_or(&arg).to_string();
-            let what = match flag.strip_prefix('-').filter(|s| !s.starts_with('-')) {
-                Some(short) => {
-                    let c = short.chars().next().unwrap_or('?');
-                    format!("unknown shorthand flag: '{c}' in {flag}")
-                }
-                None => format!("unknown flag: {flag}"),
-            };
-            eprintln!("{what}{}", commands::usage_footer(&name));
-            ExitCode::from(125)
-        }
-        _ => {
-            let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("{first}{}", commands::usage_footer(&name));
-            ExitCode::from(125)
-        }
-    }
-}
-
-/// Prints the error as docker does (the message alone, on stderr) and picks the status.
-fn report(e: anyhow::Error) -> ExitCode {
-    if let Some(s) = e.downcast_ref::<StatusError>() {
-        if !s.message.is_empty() {
-            eprintln!("{}", s.message);
-        }
-        return ExitCode::from(u8::try_from(s.code).unwrap_or(1));
-    }
-    eprintln!("{e:#}");
-    ExitCode::from(1)
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.version {
         println!("rdocker version {}", env!("CARGO_PKG_VERSION"));
@@ -256,8 +244,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         client: client::Client::new(host, path),
         config_dir: config::config_dir(cli.config.as_deref(), env_cfg.as_deref(), home.as_deref()),
     };
+    use commands::{attach, container, create, exec, kill, logs, ps, rename, rm, run, start};
     use commands::{history, images, info, inspect, login, pull, rmi, tag, version};
+    use commands::{stop, top, volume, wait};
     match cmd {
+        Cmd::Run(a) => run::run(&ctx, "rdocker run", a),
+        Cmd::Exec(a) => exec::run(&ctx, "rdocker exec", a),
+        Cmd::Ps(a) => ps::run(&ctx, "rdocker ps", a),
+        Cmd::Create(a) => create::run(&ctx, "rdocker create", a),
+        Cmd::Start(a) => start::run(&ctx, "rdocker start", a),
+        Cmd::Stop(a) => stop::run(&ctx, "rdocker stop", "stop", a),
+        Cmd::Restart(a) => stop::run(&ctx, "rdocker restart", "restart", a),
+        Cmd::Kill(a) => kill::run(&ctx, "rdocker kill", a),
+        Cmd::Rm(a) => rm::run(&ctx, "rdocker rm", a),
+        Cmd::Logs(a) => logs::run(&ctx, "rdocker logs", a),
+        Cmd::Wait(a) => wait::run(&ctx, "rdocker wait", a),
+        Cmd::Attach(a) => attach::run(&ctx, "rdocker attach", a),
+        Cmd::Top(a) => top::run(&ctx, "rdocker top", a),
+        Cmd::Rename(a) => rename::run(&ctx, "rdocker rename", a),
+        Cmd::Container(c) => container::run(&ctx, c),
+        Cmd::Volume(v) => volume::run(&ctx, v),
         Cmd::Pull(a) => pull::run(&ctx, "rdocker pull", a),
         Cmd::Images(a) => images::run(&ctx, "rdocker images", a),
         Cmd::Rmi(a) => rmi::run(&ctx, "rdocker rmi", a),
@@ -282,6 +288,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("rdocker").chain(args.iter().copied()))
@@ -381,18 +388,57 @@ mod tests {
     }
 
     #[test]
-    fn command_paths() {
-        let p = |a: &[&str]| {
-            let v: Vec<String> = std::iter::once("rdocker")
-                .chain(a.iter().copied())
-                .map(String::from)
-                .collect();
-            command_path(&v)
-        };
-        assert_eq!(p(&["-H", "unix:///x", "pull", "-q", "x"]), "pull");
-        assert_eq!(p(&["--config", "/c", "image", "-x", "ls", "a"]), "image ls");
-        assert_eq!(p(&["image"]), "image");
-        assert_eq!(p(&["-D"]), "");
+    fn container_commands_parse() {
+        match parse(&[
+            "run", "-h", "hn", "--rm", "-it", "busybox", "ls", "-la", "--rm",
+        ])
+        .expect("parse")
+        .cmd
+        {
+            Some(Cmd::Run(r)) => {
+                assert_eq!(r.opts.hostname.as_deref(), Some("hn"));
+                assert!(r.opts.rm && r.opts.tty && r.opts.interactive);
+                assert_eq!(r.opts.args, ["busybox", "ls", "-la", "--rm"]);
+                assert!(r.sig_proxy);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["run", "--sig-proxy=false", "busybox"])
+            .expect("parse")
+            .cmd
+        {
+            Some(Cmd::Run(r)) => assert!(!r.sig_proxy),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["exec", "-it", "c", "sh", "-c", "x"])
+            .expect("parse")
+            .cmd
+        {
+            Some(Cmd::Exec(e)) => {
+                assert!(e.interactive && e.tty);
+                assert_eq!(e.args, ["c", "sh", "-c", "x"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["container", "ps", "-a"]).expect("parse").cmd,
+            Some(Cmd::Container(ContainerCmd::Ls(_)))
+        ));
+        assert!(matches!(
+            parse(&["volume", "list"]).expect("parse").cmd,
+            Some(Cmd::Volume(VolumeCmd::Ls(_)))
+        ));
+        match parse(&["stop", "-t", "0", "a", "b"]).expect("parse").cmd {
+            Some(Cmd::Stop(s)) => {
+                assert_eq!(s.time, Some(0));
+                assert_eq!(s.args, ["a", "b"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["logs", "-f", "-n", "3", "c"]).expect("parse").cmd {
+            Some(Cmd::Logs(l)) => assert!(l.follow && l.tail == "3"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -8,10 +8,14 @@ pub mod containers;
 pub mod errors;
 pub mod events;
 pub mod filters;
+pub mod hijack;
+pub mod logs;
 pub mod progress;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod timestamps;
+pub mod top;
 pub mod versioning;
 pub mod volumes;
 

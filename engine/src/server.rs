@@ -234,11 +234,14 @@ pub async fn run(cfg: DaemonConfig) -> Result<(), ServerError> {
         DaemonInfo {
             id,
             data_root: cfg.data_root.clone(),
+            exec_root: cfg.exec_root.clone(),
             debug: cfg.debug,
             registry_mirrors: cfg.registry_mirrors.clone(),
             insecure_registries: cfg.insecure_registries.clone(),
         },
     ));
+    // Live restore: re-adopt running containers (their shims outlived the previous daemon).
+    state.containers.load().await;
     let app = routes::app(state.clone());
     let mut servers = JoinSet::new();
     for (listener, path) in listeners {

@@ -7,6 +7,7 @@ use rdocker_image_store::ImageStore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::containers::ContainerManager;
 use crate::errors::ApiError;
 use crate::events::Events;
 use crate::volumes::VolumeStore;
@@ -23,6 +24,7 @@ pub struct AppState {
     pub daemon: DaemonInfo,
     pub events: Arc<Events>,
     pub volumes: Arc<VolumeStore>,
+    pub containers: Arc<ContainerManager>,
 }
 
 /// Facts reported by `/info` and `/version`.
@@ -31,6 +33,8 @@ pub struct DaemonInfo {
     /// Engine id, persisted in the data root so it is stable across restarts.
     pub id: String,
     pub data_root: PathBuf,
+    /// Sockets and run dirs; empty = `<data-root>/run` (in-process tests).
+    pub exec_root: PathBuf,
     pub debug: bool,
     pub registry_mirrors: Vec<String>,
     pub insecure_registries: Vec<String>,
@@ -38,17 +42,31 @@ pub struct DaemonInfo {
 
 impl AppState {
     pub fn new(store: Arc<ImageStore>, daemon: DaemonInfo) -> AppState {
-        let volumes = Arc::new(VolumeStore {
-            root: daemon.data_root.join("volumes"),
-        });
-        // (the volume work replaces this with VolumeStore::open in server.rs)
+        let events = Arc::new(Events::new());
+        // Touches the disk on first use; a data root that cannot hold volumes fails those calls.
+        let volumes = Arc::new(
+            VolumeStore::new(daemon.data_root.join("volumes")).with_events(events.clone()),
+        );
+        let exec_root = if daemon.exec_root.as_os_str().is_empty() {
+            daemon.data_root.join("run")
+        } else {
+            daemon.exec_root.clone()
+        };
+        let containers = Arc::new(ContainerManager::new(
+            &daemon.data_root,
+            &exec_root,
+            store.clone(),
+            volumes.clone(),
+            events.clone(),
+        ));
         AppState {
             store,
             pulls: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             daemon,
-            events: Arc::new(Events::new()),
+            events,
             volumes,
+            containers,
         }
     }
 

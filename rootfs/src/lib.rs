@@ -7,15 +7,33 @@
 //! prepare(spec, bundle)   → rprivate /, overlay (or bind) at root.path, spec mounts, /dev
 //! (runtime: hostname, PTY from <root>/dev/pts/ptmx, bind_console)
 //! pivot(root)             → pivot_root, old root detached, cwd "/"
-//! finish(spec)            → read-only root when root.readonly
+//! finish(spec)            → maskedPaths, readonlyPaths, read-only root when root.readonly
 //! ```
 //!
 //! The engine⇄runtime spec extensions (annotations, mount options) are in
 //! `runtime/PROTOCOL.md`.
 
+mod cgroup;
+mod copyup;
+mod dev;
+mod fsctx;
+mod masked;
+mod mounts;
+mod options;
+mod overlay;
+mod pivot;
+mod resolve;
+mod sys;
+
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
+use rustix::fs::{open, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::mount::{mount_change, MountPropagationFlags};
+
+use crate::options::{Propagation, PropagationKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
@@ -27,32 +45,177 @@ pub enum RootfsError {
     },
     #[error("invalid spec: {0}")]
     Spec(String),
+    /// A bind whose source is a file over a directory, or the reverse.
+    #[error(
+        "mount {} on {}: {}",
+        host_path.display(),
+        destination.display(),
+        if *source_is_dir {
+            "not a directory (the source is a directory, the destination in the container is not)"
+        } else {
+            "is a directory (the source is a file, the destination in the container is a directory)"
+        }
+    )]
+    TypeMismatch {
+        host_path: PathBuf,
+        destination: PathBuf,
+        source_is_dir: bool,
+    },
+}
+
+pub(crate) fn io_err<'p>(
+    op: &'static str,
+    path: &'p Path,
+) -> impl FnOnce(Errno) -> RootfsError + 'p {
+    move |e| RootfsError::Io {
+        op,
+        path: path.to_path_buf(),
+        source: e.into(),
+    }
 }
 
 /// In the container's new mount namespace: makes the mount tree private, mounts the root
 /// (overlay from the annotations, or a bind of `root.path`), then every `spec.mounts` entry
 /// (destinations resolved inside the root) and the default `/dev` nodes and links.
-/// Returns the absolute root path.
+/// Mount types: any filesystem (proc, sysfs, tmpfs, devpts, mqueue, …), `bind`, and `cgroup`
+/// (the container's own cgroup; the init must already be in it). Returns the absolute root path.
 pub fn prepare(spec: &Spec, bundle: &Path) -> Result<PathBuf, RootfsError> {
-    let _ = (spec, bundle);
-    Err(RootfsError::Spec("not implemented yet".into()))
+    // Modes given in the spec and copied from the image must land exactly as given.
+    let old_umask = rustix::process::umask(Mode::empty());
+    let res = prepare_inner(spec, bundle);
+    rustix::process::umask(old_umask);
+    res
+}
+
+/// The set-up as a list of steps; each one is a function below.
+fn prepare_inner(spec: &Spec, bundle: &Path) -> Result<PathBuf, RootfsError> {
+    let root_spec = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| RootfsError::Spec("no root".into()))?;
+    let root = absolute_root(bundle, root_spec.path())?;
+    let propagation = rootfs_propagation(spec)?;
+    isolate_mount_tree(spec, propagation)?;
+    match overlay::Overlay::from_annotations(spec.annotations().as_ref())? {
+        Some(ov) => ov.mount(&root)?,
+        None => overlay::bind_self(&root)?,
+    }
+    // Opened after the root mount, so that it refers to the overlay, not the directory below.
+    let root_fd = open(
+        &root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io_err("open root", &root))?;
+    let ctx = mounts::Ctx {
+        root: root_fd.as_fd(),
+        bundle,
+    };
+    let spec_mounts = spec.mounts().as_deref().unwrap_or_default();
+    for m in spec_mounts {
+        mounts::mount_entry(&ctx, m)?;
+    }
+    let dev_is_tmpfs = spec_mounts
+        .iter()
+        .any(|m| m.typ().as_deref() == Some("tmpfs") && resolve::clean(m.destination()) == ["dev"]);
+    if dev_is_tmpfs {
+        dev::populate_default(root_fd.as_fd())?;
+    }
+    if let Some(devices) = spec.linux().as_ref().and_then(|l| l.devices().as_deref()) {
+        dev::create_devices(root_fd.as_fd(), devices)?;
+    }
+    if let Some(p) = propagation {
+        mount_change(&root, p.flags()).map_err(io_err("set rootfs propagation", &root))?;
+    }
+    Ok(root)
+}
+
+fn rootfs_propagation(spec: &Spec) -> Result<Option<Propagation>, RootfsError> {
+    let value = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref());
+    match value {
+        None | Some("") => Ok(None),
+        Some(p) => Propagation::parse(p)
+            .map(Some)
+            .ok_or_else(|| RootfsError::Spec(format!("unknown rootfsPropagation {p:?}"))),
+    }
+}
+
+/// Nothing done from here on may propagate to the host. When the root or a bind asks to
+/// receive host mount events (slave/shared), the link is kept as a slave (runc's default);
+/// otherwise it is cut (private).
+fn isolate_mount_tree(spec: &Spec, propagation: Option<Propagation>) -> Result<(), RootfsError> {
+    let wants_host_events = |p: Option<Propagation>| {
+        matches!(
+            p.map(|p| p.kind),
+            Some(PropagationKind::Slave | PropagationKind::Shared)
+        )
+    };
+    let spec_mounts = spec.mounts().as_deref().unwrap_or_default();
+    let slave = wants_host_events(propagation)
+        || spec_mounts.iter().any(|m| {
+            let opts = m.options().as_deref().unwrap_or_default();
+            wants_host_events(options::MountOptions::parse(opts).propagation)
+        });
+    let kind = if slave {
+        MountPropagationFlags::DOWNSTREAM
+    } else {
+        MountPropagationFlags::PRIVATE
+    };
+    mount_change("/", kind | MountPropagationFlags::REC)
+        .map_err(io_err("make mount tree private", Path::new("/")))
+}
+
+fn absolute_root(bundle: &Path, path: &Path) -> Result<PathBuf, RootfsError> {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        bundle.join(path)
+    };
+    std::path::absolute(&joined).map_err(|source| RootfsError::Io {
+        op: "make absolute",
+        path: joined,
+        source,
+    })
 }
 
 /// Binds the terminal's slave (a path under the container's `/dev/pts`, as seen before
 /// `pivot`) over `<root>/dev/console`.
 pub fn bind_console(root: &Path, slave: &Path) -> Result<(), RootfsError> {
-    let _ = (root, slave);
-    Err(RootfsError::Spec("not implemented yet".into()))
+    pivot::bind_console(root, slave)
 }
 
 /// `pivot_root` into `root`; the old root is detached and the working directory is `/`.
 pub fn pivot(root: &Path) -> Result<(), RootfsError> {
-    let _ = root;
-    Err(RootfsError::Spec("not implemented yet".into()))
+    pivot::pivot(root)
 }
 
-/// After `pivot`: remounts the root read-only when `root.readonly` is set.
+/// After `pivot`: masks `linux.maskedPaths` (empty read-only tmpfs over directories,
+/// `/dev/null` over files), makes `linux.readonlyPaths` read-only, and remounts the root
+/// read-only when `root.readonly` is set.
 pub fn finish(spec: &Spec) -> Result<(), RootfsError> {
-    let _ = spec;
+    if let Some(linux) = spec.linux() {
+        if let Some(paths) = linux.masked_paths() {
+            masked::mask(paths)?;
+        }
+        if let Some(paths) = linux.readonly_paths() {
+            masked::readonly(paths)?;
+        }
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
+        pivot::remount_root_readonly()?;
+    }
     Ok(())
+}
+
+/// Test hook, not part of the API: mounts the spec's overlay at `target` with the classic
+/// `mount(2)` path that kernels without `fsconfig lowerdir+` (before 6.8) take.
+#[doc(hidden)]
+pub fn mount_overlay_legacy(spec: &Spec, target: &Path) -> Result<(), RootfsError> {
+    match overlay::Overlay::from_annotations(spec.annotations().as_ref())? {
+        Some(ov) => ov.mount_legacy(target),
+        None => Err(RootfsError::Spec("no overlay annotations".into())),
+    }
 }

@@ -82,6 +82,12 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> CliOutput {
     out
 }
 
+/// Whether the tests run against Debian's dockerd instead of rdockerd
+/// (`RDOCKER_TEST_ENGINE=dockerd`), to check the tests' expectations against the reference.
+pub fn reference_engine() -> bool {
+    std::env::var("RDOCKER_TEST_ENGINE").as_deref() == Ok("dockerd")
+}
+
 pub struct TestDaemon {
     child: Option<Child>,
     args: Vec<String>,
@@ -99,6 +105,9 @@ impl TestDaemon {
         }
         // Isolate from any /etc/rdocker/daemon.json on the machine.
         fs::write(p.join("daemon.json"), "{}\n")?;
+        if reference_engine() {
+            return Self::start_dockerd(dir, mirrors);
+        }
         let mut args: Vec<String> = vec![
             "--config-file".into(),
             p.join("daemon.json").display().to_string(),
@@ -128,13 +137,52 @@ impl TestDaemon {
         Ok(d)
     }
 
+    /// Debian's dockerd in rdockerd's place, for checking what a test expects against the
+    /// reference (`RDOCKER_TEST_ENGINE=dockerd`): same dirs, no bridge, no iptables, the
+    /// mirrors as insecure registries. Only for tests whose images the mirror has: dockerd
+    /// falls back to Docker Hub for the others.
+    fn start_dockerd(dir: tempfile::TempDir, mirrors: &[String]) -> Result<TestDaemon> {
+        let p = dir.path();
+        let mut args: Vec<String> = vec![
+            "--data-root".into(),
+            p.join("data").display().to_string(),
+            "--exec-root".into(),
+            p.join("exec").display().to_string(),
+            "-H".into(),
+            format!("unix://{}", p.join("exec/rdocker.sock").display()),
+            "--pidfile".into(),
+            p.join("rdockerd.pid").display().to_string(),
+            "--bridge=none".into(),
+            "--iptables=false".into(),
+            "--ip-masq=false".into(),
+            "--storage-driver=overlay2".into(),
+        ];
+        for m in mirrors {
+            args.push("--registry-mirror".into());
+            args.push(m.clone());
+            args.push("--insecure-registry".into());
+            args.push(m.trim_start_matches("http://").to_string());
+        }
+        let mut d = TestDaemon {
+            child: None,
+            args,
+            dir,
+        };
+        d.spawn()?;
+        Ok(d)
+    }
+
     /// rdockerd with `reg` as the docker.io mirror.
     pub fn with_registry(reg: &crate::TestRegistry) -> Result<TestDaemon> {
         Self::start(&[reg.url()], &[])
     }
 
     fn spawn(&mut self) -> Result<()> {
-        let bin = bin_dir().join("rdockerd");
+        let bin = if reference_engine() {
+            PathBuf::from("/usr/sbin/dockerd")
+        } else {
+            bin_dir().join("rdockerd")
+        };
         if !bin.exists() {
             bail!(
                 "{} not found: build it first (or set RDOCKER_BIN_DIR)",
@@ -231,18 +279,75 @@ impl TestDaemon {
         (code.trim().parse().unwrap_or(0), body.to_string())
     }
 
+    /// One API call with a JSON body: (status, body).
+    pub fn api_json(&self, method: &str, path: &str, body: &serde_json::Value) -> (u16, String) {
+        let out = run(
+            Command::new("curl")
+                .args([
+                    "-s",
+                    "--max-time",
+                    "60",
+                    "-X",
+                    method,
+                    "-w",
+                    "\n%{http_code}",
+                ])
+                .args(["-H", "Content-Type: application/json", "-d"])
+                .arg(body.to_string())
+                .arg("--unix-socket")
+                .arg(self.socket())
+                .arg(format!("http://localhost{path}")),
+            Duration::from_secs(70),
+        );
+        let (body, code) = out.stdout.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    /// `GET /containers/{name}/json` parsed; None when it is not 200.
+    pub fn inspect(&self, name: &str) -> Option<serde_json::Value> {
+        let (code, body) = self.api("GET", &format!("/containers/{name}/json"));
+        if code != 200 {
+            return None;
+        }
+        serde_json::from_str(&body).ok()
+    }
+
+    /// The host pid of a running container's init (`State.Pid`), when it is running.
+    pub fn container_pid(&self, name: &str) -> Option<u32> {
+        let v = self.inspect(name)?;
+        let pid = v["State"]["Pid"].as_u64()? as u32;
+        (pid > 0).then_some(pid)
+    }
+
+    /// The `rdocker` command bound to this daemon, for callers that run it themselves (under
+    /// a PTY, or timed).
+    pub fn cli_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin_dir().join("rdocker"));
+        cmd.arg("-H").arg(self.host()).args(args);
+        cmd.env("RDOCKER_CONFIG", self.dir.path().join("cli-config"))
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .env_remove("DOCKER_HOST");
+        cmd
+    }
+
+    /// The stock docker CLI bound to this daemon, unstarted.
+    pub fn docker_command(&self, docker: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(docker);
+        cmd.args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
+            .env("TERM", "xterm");
+        cmd
+    }
+
     /// `rdocker -H unix://… <args>` with a private CLI config dir.
     pub fn cli(&self, args: &[&str]) -> CliOutput {
         self.cli_timeout(args, CLI_TIMEOUT)
     }
 
     pub fn cli_timeout(&self, args: &[&str], timeout: Duration) -> CliOutput {
-        let mut cmd = Command::new(bin_dir().join("rdocker"));
-        cmd.arg("-H").arg(self.host()).args(args);
-        cmd.env("RDOCKER_CONFIG", self.dir.path().join("cli-config"))
-            .env("NO_COLOR", "1")
-            .env_remove("DOCKER_HOST");
-        run(&mut cmd, timeout)
+        run(&mut self.cli_command(args), timeout)
     }
 
     /// Starts `rdocker <args>` without waiting (for tests that kill the daemon mid-command).
@@ -295,8 +400,48 @@ impl TestDaemon {
     }
 }
 
+/// Detaches every mount below `dir`, deepest first.
+fn unmount_below(dir: &Path) {
+    let prefix = format!("{}/", dir.display());
+    let mut points: Vec<String> = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .filter(|p| p.starts_with(&prefix))
+        .map(String::from)
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&p)
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 impl Drop for TestDaemon {
     fn drop(&mut self) {
-        self.stop(Duration::from_secs(5));
+        if reference_engine() {
+            // dockerd without live restore would leave containerd shims of running containers.
+            let (_, body) = self.api("GET", "/containers/json?all=1");
+            let list: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            for c in list.as_array().into_iter().flatten() {
+                if let Some(id) = c["Id"].as_str() {
+                    self.api("DELETE", &format!("/containers/{id}?force=1"));
+                }
+            }
+            self.stop(Duration::from_secs(20));
+            // dockerd leaves its overlay and data-root mounts below the dir.
+            unmount_below(self.dir.path());
+        } else {
+            self.stop(Duration::from_secs(5));
+            // Containers outlive rdockerd by design (live restore); those a test left running
+            // go with their shims (the container's init has PDEATHSIG), so no test run leaves
+            // processes on the machine.
+            for pid in crate::procs::shims_under(self.dir.path()) {
+                crate::procs::kill9(pid);
+            }
+        }
     }
 }

@@ -200,3 +200,29 @@ pub fn registry_and_daemon(
     let d = crate::TestDaemon::with_registry(&reg).expect("rdockerd starts");
     (reg, d)
 }
+
+/// Soft assertions: a test that checks many independent behaviours records every failure and
+/// reports them all at the end, so one early bug does not hide the others.
+#[derive(Default)]
+pub struct Checks(Vec<String>);
+
+impl Checks {
+    #[track_caller]
+    pub fn check(&mut self, ok: bool, what: impl std::fmt::Display) {
+        if !ok {
+            let at = std::panic::Location::caller();
+            self.0.push(format!("{}:{}: {what}", at.file(), at.line()));
+        }
+    }
+
+    /// Panics with every recorded failure.
+    #[track_caller]
+    pub fn finish(self) {
+        assert!(
+            self.0.is_empty(),
+            "{} check(s) failed:\n\n{}",
+            self.0.len(),
+            self.0.join("\n\n")
+        );
+    }
+}

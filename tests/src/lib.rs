@@ -7,10 +7,17 @@ pub mod token;
 pub mod util;
 
 pub use registry::{RegistryAuth, TestRegistry};
+pub mod census;
 pub mod daemon;
 pub mod dockerd;
 pub mod fixtures;
+pub mod interactive;
 pub mod netfault;
+pub mod procs;
+pub mod pty;
+pub mod pyenv;
+pub mod scenarios;
+pub mod unixhttp;
 
 pub use daemon::{CliOutput, TestDaemon};
 pub mod e2e;

@@ -18,7 +18,7 @@ pub struct InspectArgs {
     /// Format output using a Go template (a subset: {{.Field.Sub}}, json, index, join)
     #[arg(short, long)]
     pub format: Option<String>,
-    /// Return JSON for specified type (only "image" and "container")
+    /// Return JSON for specified type ("container", "image" or "volume")
     #[arg(long = "type")]
     pub kind: Option<String>,
     /// Display total file sizes (accepted for compatibility)
@@ -32,8 +32,12 @@ pub struct InspectArgs {
 pub enum Scope {
     /// `image inspect`: images only, daemon errors as they come.
     Image,
-    /// `inspect`: containers, then images; "No such object" if neither exists.
+    /// `inspect`: containers, then images, then volumes; "No such object" if none exists.
     Any,
+    /// `container inspect`.
+    Container,
+    /// `volume inspect`.
+    Volume,
 }
 
 pub fn run(ctx: &Ctx, name: &str, a: InspectArgs, scope: Scope) -> Result<()> {
@@ -51,8 +55,9 @@ pub fn run(ctx: &Ctx, name: &str, a: InspectArgs, scope: Scope) -> Result<()> {
     };
     let kinds: &[&str] = match (scope, a.kind.as_deref()) {
         (Scope::Image, _) | (Scope::Any, Some("image")) => &["images"],
-        (Scope::Any, Some("container")) => &["containers"],
-        (Scope::Any, None | Some("")) => &["containers", "images"],
+        (Scope::Container, _) | (Scope::Any, Some("container")) => &["containers"],
+        (Scope::Volume, _) | (Scope::Any, Some("volume")) => &["volumes"],
+        (Scope::Any, None | Some("")) => &["containers", "images", "volumes"],
         (Scope::Any, Some(other)) => {
             return Err(status_err(
                 1,
@@ -117,7 +122,12 @@ pub fn run(ctx: &Ctx, name: &str, a: InspectArgs, scope: Scope) -> Result<()> {
 fn fetch<'k>(ctx: &Ctx, obj: &str, kinds: &[&'k str]) -> Result<(&'k str, Vec<u8>)> {
     let mut last = None;
     for kind in kinds {
-        let path = api_path(&format!("/{kind}/{}/json", path_escape(obj)));
+        // Volumes are the one kind whose inspect path has no "/json".
+        let path = if *kind == "volumes" {
+            api_path(&format!("/volumes/{}", path_escape(obj)))
+        } else {
+            api_path(&format!("/{kind}/{}/json", path_escape(obj)))
+        };
         match ctx.client.get_bytes(&path) {
             Ok(raw) => return Ok((kind, raw)),
             Err(e)

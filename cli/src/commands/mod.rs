@@ -1,15 +1,31 @@
 //! One module per command; this file holds what they share: the daemon client and config
 //! location, docker-style argument-count errors, exit-status errors, terminal queries.
 
+pub mod attach;
+pub mod container;
+pub mod create;
+pub mod exec;
 pub mod history;
 pub mod images;
 pub mod info;
 pub mod inspect;
+pub mod kill;
 pub mod login;
+pub mod logs;
+pub mod prune;
+pub mod ps;
 pub mod pull;
+pub mod rename;
+pub mod rm;
 pub mod rmi;
+pub mod run;
+pub mod start;
+pub mod stop;
 pub mod tag;
+pub mod top;
 pub mod version;
+pub mod volume;
+pub mod wait;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -66,7 +82,25 @@ pub fn usage_of(cmd: &str) -> &'static str {
         "login" => "[OPTIONS] [SERVER]",
         "logout" => "[SERVER]",
         "version" | "info" => "[OPTIONS]",
-        "image" => "COMMAND",
+        "image" | "container" | "volume" => "COMMAND",
+        "run" | "create" | "container run" | "container create" => {
+            "[OPTIONS] IMAGE [COMMAND] [ARG...]"
+        }
+        "start" | "stop" | "restart" | "kill" | "rm" | "container start" | "container stop"
+        | "container restart" | "container kill" | "container rm" | "container remove" => {
+            "[OPTIONS] CONTAINER [CONTAINER...]"
+        }
+        "ps" | "container ls" | "container ps" | "container list" | "container prune"
+        | "volume ls" | "volume list" | "volume prune" => "[OPTIONS]",
+        "logs" | "attach" | "container logs" | "container attach" => "[OPTIONS] CONTAINER",
+        "wait" | "container wait" => "CONTAINER [CONTAINER...]",
+        "exec" | "container exec" => "[OPTIONS] CONTAINER COMMAND [ARG...]",
+        "top" | "container top" => "CONTAINER [ps OPTIONS]",
+        "rename" | "container rename" => "CONTAINER NEW_NAME",
+        "container inspect" => "[OPTIONS] CONTAINER [CONTAINER...]",
+        "volume create" => "[OPTIONS] [VOLUME]",
+        "volume inspect" => "[OPTIONS] VOLUME [VOLUME...]",
+        "volume rm" | "volume remove" => "[OPTIONS] VOLUME [VOLUME...]",
         _ => "[OPTIONS] COMMAND",
     }
 }
@@ -141,6 +175,60 @@ pub fn format_rows(
     let mut tw = TabWriter::docker_table();
     tw.text(&out);
     Ok(tw.render())
+}
+
+/// Runs `f` on each name in turn, printing the name back when it succeeded; the errors
+/// are joined one per line (docker's errors.Join), exit status 1.
+pub fn for_each(
+    names: &[String],
+    mut f: impl FnMut(&str) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut errs = Vec::new();
+    for n in names {
+        match f(n) {
+            Ok(()) => println!("{n}"),
+            Err(e) => errs.push(format!("{e:#}")),
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(status_err(1, errs.join("\n")))
+    }
+}
+
+/// `--filter k=v` flags as the daemon's `filters` JSON (`{"k":{"v":true}}`), or None.
+pub fn filters_param(filters: &[String]) -> anyhow::Result<Option<String>> {
+    let mut map: std::collections::BTreeMap<String, std::collections::BTreeMap<String, bool>> =
+        Default::default();
+    for f in filters {
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            status_err(
+                125,
+                format!("invalid argument \"{f}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"),
+            )
+        })?;
+        map.entry(k.trim().to_lowercase())
+            .or_default()
+            .insert(v.to_string(), true);
+    }
+    if map.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::to_string(&map)?))
+}
+
+/// docker's prompt.Confirm: the warning, "Are you sure you want to continue? [y/N] ",
+/// and a line from stdin; only "y"/"Y" confirms.
+pub fn confirm(warning: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout().lock();
+    write!(out, "{warning}\nAre you sure you want to continue? [y/N] ")?;
+    out.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let answer = line.trim();
+    Ok(answer == "y" || answer == "Y")
 }
 
 pub fn stdout_is_tty() -> bool {

@@ -57,6 +57,21 @@ pub fn pull_image(
     quiet: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let tty = (!quiet && stdout_is_tty()).then(|| Tty {
+        width: term_width().unwrap_or(200),
+    });
+    pull_image_to(ctx, reference, platform, quiet, out, tty)
+}
+
+/// [`pull_image`] rendering to `out` as a terminal of `tty`'s width, or as plain lines.
+pub fn pull_image_to(
+    ctx: &Ctx,
+    reference: &Reference,
+    platform: Option<&str>,
+    quiet: bool,
+    out: &mut dyn Write,
+    tty: Option<Tty>,
+) -> Result<()> {
     // As docker's client: the familiar name, and the digest (if any) in place of the tag.
     let tag = reference
         .digest()
@@ -75,10 +90,6 @@ pub fn pull_image(
         headers.push(("X-Registry-Auth", h.as_str()));
     }
     let resp = ctx.client.request("POST", &path, &headers, None)?;
-
-    let tty = (!quiet && stdout_is_tty()).then(|| Tty {
-        width: term_width().unwrap_or(200),
-    });
     let mut sink = io::sink();
     let target: &mut dyn Write = if quiet { &mut sink } else { out };
     Renderer::new(target, tty).run(resp)?;

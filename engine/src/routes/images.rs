@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
+
+use crate::containers::record::Status;
 use axum::Json;
 use bollard_stubs::models::{
     DriverData, HistoryResponseItem, ImageConfig, ImageDeleteResponseItem, ImageInspect,
@@ -249,7 +251,17 @@ pub async fn tag(
     params: Params,
 ) -> Result<StatusCode, ApiError> {
     let target = tag_target(params.get("repo"), params.get("tag"))?;
-    st.blocking(move |s| s.tag(&name, &target)).await?;
+    let familiar = target.familiar();
+    let id = st
+        .blocking(move |s| {
+            s.tag(&name, &target)?;
+            Ok::<_, rdocker_image_store::StoreError>(s.get(&name).ok().map(|i| i.id))
+        })
+        .await?;
+    if let Some(id) = id {
+        let attrs = HashMap::from([("name".to_string(), familiar)]);
+        st.events.publish("image", "tag", &id, attrs);
+    }
     Ok(StatusCode::CREATED)
 }
 
@@ -260,9 +272,22 @@ pub async fn remove(
     params: Params,
 ) -> Result<Json<Vec<ImageDeleteResponseItem>>, ApiError> {
     let (force, noprune) = (params.bool("force"), params.bool("noprune"));
-    let actions = st
-        .blocking(move |s| s.remove(&name, force, noprune))
+    refuse_if_used(&st, &name, force).await?;
+    let (id, actions) = st
+        .blocking(move |s| {
+            let id = s.get(&name).ok().map(|i| i.id);
+            Ok::<_, rdocker_image_store::StoreError>((id, s.remove(&name, force, noprune)?))
+        })
         .await?;
+    // dockerd names the image by its id in both (`untag` once per removed reference).
+    for a in &actions {
+        let (action, image) = match a {
+            RemoveAction::Untagged(_) => ("untag", id.clone().unwrap_or_default()),
+            RemoveAction::Deleted(d) => ("delete", d.clone()),
+        };
+        let attrs = HashMap::from([("name".to_string(), image.clone())]);
+        st.events.publish("image", action, &image, attrs);
+    }
     Ok(Json(
         actions
             .into_iter()
@@ -278,6 +303,62 @@ pub async fn remove(
             })
             .collect(),
     ))
+}
+
+/// dockerd's conflicts for an image that containers use: removing a tag that others share is
+/// fine; deleting the image is refused. Unlike dockerd, `force` never deletes an image a stopped
+/// container still needs (dockerd leaves it untagged instead): its layers are the container's
+/// root file system.
+async fn refuse_if_used(st: &SharedState, name: &str, force: bool) -> Result<(), ApiError> {
+    let store = st.store.clone();
+    let lookup = name.to_string();
+    let Ok(info) = tokio::task::spawn_blocking(move || store.get(&lookup)).await? else {
+        return Ok(()); // the store reports the missing image itself
+    };
+    let by_id = {
+        let hex = name.strip_prefix("sha256:").unwrap_or(name);
+        hex.len() >= 4
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            && info.id.trim_start_matches("sha256:").starts_with(hex)
+    };
+    if !by_id && info.repo_tags.len() > 1 {
+        return Ok(());
+    }
+    let users: Vec<_> = st
+        .containers
+        .all()
+        .into_iter()
+        .map(|e| e.rec())
+        .filter(|c| c.image_id == info.id)
+        .collect();
+    let Some(c) = users
+        .iter()
+        .find(|c| c.state.status == Status::Running)
+        .or(users.first())
+    else {
+        return Ok(());
+    };
+    let short_img = short(&info.id);
+    let short_ctr = &c.id[..12.min(c.id.len())];
+    let msg = if c.state.status == Status::Running {
+        format!(
+            "conflict: unable to delete {short_img} (cannot be forced) - image is being used by running container {short_ctr}"
+        )
+    } else if by_id || force {
+        format!(
+            "conflict: unable to delete {short_img} (must be forced) - image is being used by stopped container {short_ctr}"
+        )
+    } else {
+        format!(
+            "conflict: unable to remove repository reference \"{name}\" (must force) - container {short_ctr} is using its referenced image {short_img}"
+        )
+    };
+    Err(ApiError::new(StatusCode::CONFLICT, msg))
+}
+
+fn short(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..12.min(hex.len())]
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! error like dockerd; after that the status is 200 and a failure is the stream's last line.
 //! If the client hangs up, the pull goes on (as with dockerd) and its events are dropped.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 
 use axum::body::{Body, Bytes};
@@ -121,11 +122,16 @@ pub async fn create(
     let cancel = st.shutdown.child_token();
     let store = st.store.clone();
     let tracker = st.pulls.clone();
+    let events = st.events.clone();
     let mut handle: PullHandle = st.pulls.spawn(async move {
         let result = store.pull(req, tx, cancel).await;
         // Logged here, not by the response stream: the client may be gone.
         match &result {
-            Ok(o) => tracing::info!(image = %o.image_id, reference = %o.reference, "pulled"),
+            Ok(o) => {
+                tracing::info!(image = %o.image_id, reference = %o.reference, "pulled");
+                let name = HashMap::from([("name".to_string(), o.reference.familiar_name())]);
+                events.publish("image", "pull", &o.reference.familiar(), name);
+            }
             Err(e) => tracing::warn!("pull failed: {e}"),
         }
         // The last pull to finish hands the freed buffers back to the OS (see `trim_heap`).

@@ -1,0 +1,97 @@
+//! What `start` writes before the shim runs: the bundle's directories, /etc files and the spec.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use super::error::ContainerError;
+use super::fsutil::replace_file;
+use super::record::{Container, MountKind};
+use super::spec::{self, ResolvedMount};
+use crate::volumes::VolumeStore;
+
+const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+fn io(op: &'static str, p: &Path) -> impl FnOnce(std::io::Error) -> ContainerError {
+    ContainerError::io(op, p)
+}
+
+pub fn mkdir(p: &Path, mode: u32) -> Result<(), ContainerError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(p)
+        .map_err(io("mkdir", p))
+}
+
+fn is_empty_dir(p: &Path) -> bool {
+    std::fs::read_dir(p)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true)
+}
+
+/// Host paths of the container's mounts; volumes are filled from the image while empty.
+pub fn resolve_mounts(c: &Container, volumes: &VolumeStore) -> Vec<ResolvedMount> {
+    c.mounts
+        .iter()
+        .map(|m| match m.kind {
+            MountKind::Volume => {
+                let dir = volumes.data_dir(&m.source);
+                ResolvedMount {
+                    spec: m.clone(),
+                    copyup: !m.no_copy && is_empty_dir(&dir),
+                    host_path: dir,
+                }
+            }
+            _ => ResolvedMount {
+                spec: m.clone(),
+                host_path: PathBuf::from(&m.source),
+                copyup: false,
+            },
+        })
+        .collect()
+}
+
+/// The files only rewritten on start (no fsync: they are regenerated on every start).
+fn etc_files(c: &Container, bundle: &Path) -> Result<(), ContainerError> {
+    let hostname = c.config.hostname.clone().unwrap_or_default();
+    let host_net = c.host_config.network_mode.as_deref() == Some("host");
+    let hosts = if host_net {
+        std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS.to_string())
+    } else {
+        HOSTS.to_string()
+    };
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    for (name, text) in [
+        ("hostname", format!("{hostname}\n")),
+        ("hosts", hosts),
+        ("resolv.conf", resolv),
+    ] {
+        let p = bundle.join(name);
+        replace_file(&p, text.as_bytes()).map_err(io("write", &p))?;
+    }
+    Ok(())
+}
+
+/// Directories, /etc files and config.json for one start. `lower_dirs` lowest first.
+pub fn bundle(
+    c: &Container,
+    bundle: &Path,
+    run_dir: &Path,
+    lower_dirs: &[PathBuf],
+    volumes: &VolumeStore,
+) -> Result<(), ContainerError> {
+    for d in ["upper", "work", "rootfs"] {
+        mkdir(&bundle.join(d), 0o755)?;
+    }
+    mkdir(run_dir, 0o700)?;
+    // A previous shim's sockets would make the new one fail to bind.
+    for s in ["ctl.sock", "attach.sock", "shim.log"] {
+        let _ = std::fs::remove_file(run_dir.join(s));
+    }
+    etc_files(c, bundle)?;
+    let mounts = resolve_mounts(c, volumes);
+    let spec = spec::build(c, bundle, lower_dirs, &mounts)?;
+    let bytes = serde_json::to_vec(&spec).map_err(|e| ContainerError::Shim(e.to_string()))?;
+    let path = bundle.join("config.json");
+    replace_file(&path, &bytes).map_err(io("write", &path))
+}
