@@ -45,15 +45,16 @@ pub enum RootfsError {
     },
     #[error("invalid spec: {0}")]
     Spec(String),
-    /// A bind whose source is a file over a directory, or the reverse.
+    /// A bind whose source is a file over a directory, or the reverse. runc's wording: the
+    /// docker CLI picks its exit code from the text, and "is a directory" would make it 126.
     #[error(
-        "mount {} on {}: {}",
+        "error mounting \"{}\" to rootfs at \"{}\": not a directory ({}): Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type",
         host_path.display(),
         destination.display(),
         if *source_is_dir {
-            "not a directory (the source is a directory, the destination in the container is not)"
+            "the source is a directory, its destination in the container not"
         } else {
-            "is a directory (the source is a file, the destination in the container is a directory)"
+            "the source is a file, its destination in the container a directory"
         }
     )]
     TypeMismatch {

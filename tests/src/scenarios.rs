@@ -10,12 +10,17 @@ use crate::daemon::run;
 use crate::pty::{PtySession, BUSYBOX_PROMPT};
 use crate::{CliOutput, TestDaemon};
 
+/// Runs the CLI with these arguments to completion.
+pub type RunFn<'a> = Box<dyn Fn(&[&str]) -> CliOutput + 'a>;
+/// Builds the CLI command with these arguments, unstarted.
+pub type CommandFn<'a> = Box<dyn Fn(&[&str]) -> Command + 'a>;
+
 /// A CLI bound to one daemon.
 pub struct Client<'a> {
     /// The program's name, as it prefixes its error lines ("docker: Error response …").
     pub prog: &'static str,
-    pub run: Box<dyn Fn(&[&str]) -> CliOutput + 'a>,
-    pub command: Box<dyn Fn(&[&str]) -> Command + 'a>,
+    pub run: RunFn<'a>,
+    pub command: CommandFn<'a>,
 }
 
 impl<'a> Client<'a> {
@@ -205,6 +210,7 @@ pub fn lifecycle(c: &Client) {
 /// 127, 126, 125 with Docker's messages.
 pub fn volumes_and_errors(c: &Client) {
     let dk = |args: &[&str]| (c.run)(args);
+    let prog = c.prog;
 
     let c = dk(&["volume", "create", "vol1"]);
     c.assert_ok();
@@ -266,11 +272,8 @@ pub fn volumes_and_errors(c: &Client) {
     // Docker's exit codes: 127 not found, 126 not executable, 125 refused by the daemon.
     let out = dk(&["run", "--rm", "busybox", "nosuch"]);
     assert_eq!(out.code, Some(127), "{out}");
-    assert!(
-        out.stderr
-            .starts_with("docker: Error response from daemon: "),
-        "{out}"
-    );
+    let prefix = format!("{prog}: Error response from daemon: ");
+    assert!(out.stderr.starts_with(&prefix), "{out}");
     assert!(
         out.stderr
             .contains("exec: \"nosuch\": executable file not found in $PATH"),

@@ -93,9 +93,12 @@ fn bad_volumes() {
         out.code == Some(125),
         format!("file onto a dir, exit 125: {out}"),
     );
+    // Docker passes on runc's "…: not a directory … Are you trying to mount a directory onto
+    // a file (or vice-versa)?"; any wording that names the source and the file/dir mismatch
+    // tells the user as much.
     c.check(
-        out.stderr.contains("not a directory"),
-        format!("file onto a dir, docker says \"not a directory\": {out}"),
+        out.stderr.contains(&file.display().to_string()) && out.stderr.contains("directory"),
+        format!("file onto a dir, the message names the source and the mismatch: {out}"),
     );
     // A file onto a file path that does not exist yet: an empty file is made as the target.
     let vol = format!("{}:/etc/afile", file.display());

@@ -3,5 +3,6 @@
 
 mod features;
 mod http;
+mod images_in_use;
 mod lifecycle;
 mod run;
