@@ -9,6 +9,7 @@ pub mod errors;
 pub mod events;
 pub mod filters;
 pub mod hijack;
+pub mod legacy_upgrade;
 pub mod logs;
 pub mod progress;
 pub mod routes;

@@ -202,6 +202,25 @@ pub async fn open_store(cfg: &DaemonConfig) -> Result<(ImageStore, String), Serv
     .await?
 }
 
+/// glibc keeps freed heap pages after a burst (100 parallel `run -d` leave rdockerd at ~20 MiB
+/// instead of ~11); giving them back every few seconds keeps an idle daemon small. A trim of a
+/// small, idle heap costs microseconds.
+async fn return_freed_memory(stop: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only returns free pages to the kernel; safe from any thread.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}
+
 /// Runs the daemon until SIGTERM/SIGINT, then shuts down cleanly.
 pub async fn run(cfg: DaemonConfig) -> Result<(), ServerError> {
     // Signals first: one arriving during start-up must not kill us with the default action.
@@ -249,7 +268,7 @@ pub async fn run(cfg: DaemonConfig) -> Result<(), ServerError> {
         let stop = state.shutdown.clone();
         tracing::info!("API listen on unix://{}", path.display());
         servers.spawn(async move {
-            let served = axum::serve(listener, app)
+            let served = axum::serve(crate::legacy_upgrade::CompatListener(listener), app)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await;
             if let Err(e) = served {
@@ -257,6 +276,7 @@ pub async fn run(cfg: DaemonConfig) -> Result<(), ServerError> {
             }
         });
     }
+    tokio::spawn(return_freed_memory(state.shutdown.clone()));
     tracing::info!(
         version = crate::ENGINE_VERSION,
         api_version = crate::API_VERSION,

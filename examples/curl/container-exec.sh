@@ -1,8 +1,8 @@
 #!/bin/sh
 # A detached container and an exec into it: POST /containers/create + start (like
 # `docker run -d`), GET /containers/json?filters=…, POST /containers/{id}/exec,
-# POST /exec/{id}/start without an Upgrade header (old clients do that: the answer is 200 and
-# the multiplexed stream until the process ends), GET /exec/{id}/json, POST /containers/{id}/kill,
+# POST /exec/{id}/start without an Upgrade header (old clients do that: rdockerd hijacks the
+# connection all the same, as dockerd does, and streams the multiplexed output until the end), GET /exec/{id}/json, POST /containers/{id}/kill,
 # POST /containers/{id}/wait, DELETE /containers/{id}.
 # Usage: container-exec.sh [IMAGE]     (default busybox; the container runs `sleep 300`)
 # Expected: container-exec.out. Needs a running rdockerd with the image pulled, jq and od;
