@@ -51,6 +51,7 @@ impl ContainerManager {
     }
 
     async fn start_inner(self: &Arc<Self>, e: &Arc<Entry>) -> Result<(), ContainerError> {
+        let t0 = std::time::Instant::now();
         let c = e.rec();
         let (bundle, run_dir) = (self.bundle(&e.id), self.run_dir(&e.id));
         let (store, volumes) = (self.store.clone(), self.volumes.clone());
@@ -62,6 +63,7 @@ impl ContainerManager {
         })
         .await
         .map_err(blocking_err)??;
+        let t_bundle = t0.elapsed();
 
         let args = shim::container_args(&e.id, &bundle, &run_dir);
         let spawned = match shim::spawn(&self.shim, &args, &run_dir).await {
@@ -71,6 +73,7 @@ impl ContainerManager {
                 return Err(self.start_failed(e, err).await);
             }
         };
+        let t_created = t0.elapsed();
         // Attach clients first, then the process runs: `run` never loses early output.
         let pending = {
             let mut g = e.gate();
@@ -111,6 +114,7 @@ impl ContainerManager {
         let Ok(waiter) = waiter else {
             return Err(ContainerError::Shim("no wait connection".into()));
         };
+        let t_exec = t0.elapsed();
         let dir = bundle.clone();
         let pid = spawned.pid;
         let e2 = e.clone();
@@ -131,6 +135,19 @@ impl ContainerManager {
         .map_err(blocking_err)??;
         e.running.send_replace(true);
         self.publish(&e.rec(), "start", &[]);
+        // The start path split by step (examples/bench-run reads these from a `-D` daemon):
+        // bundle = dirs, /etc files and config.json; create = the shim until its {"pid"} line
+        // (namespaces, overlay and mounts, pivot_root, user, PATH lookup); exec = attach
+        // connections and "start" until execve succeeded; record = container.json.
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        tracing::debug!(
+            "container {} start timings: bundle={:.2}ms create={:.2}ms exec={:.2}ms record={:.2}ms",
+            &e.id[..12],
+            ms(t_bundle),
+            ms(t_created - t_bundle),
+            ms(t_exec - t_created),
+            ms(t0.elapsed() - t_exec),
+        );
         let (mgr, e) = (self.clone(), e.clone());
         tokio::spawn(async move { mgr.monitor(e, waiter).await });
         Ok(())

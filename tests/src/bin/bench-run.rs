@@ -283,7 +283,8 @@ fn run(args: Args) -> Result<()> {
     );
     let reg = TestRegistry::start(RegistryAuth::None)?;
     fixtures::push_sets(&reg, &["busybox"])?;
-    let d = TestDaemon::with_registry(&reg)?;
+    // -D: the daemon logs each start split by step ("start timings: …"), read back below.
+    let d = TestDaemon::start(&[reg.url()], &["-D"])?;
     let dpid = d.pid().context("rdockerd pid")?;
     std::thread::sleep(Duration::from_millis(300));
     let fresh_rss = rss_mib(dpid);
@@ -313,12 +314,14 @@ fn run(args: Args) -> Result<()> {
         }
     }
     let (mut fr, mut fd) = (Figures::default(), Figures::default());
+    let log_before = d.log().len();
     for _ in 0..args.runs {
         measure_round(&rd, &mut fr)?;
         if let Some(e) = &dk {
             measure_round(e, &mut fd)?;
         }
     }
+    let split = start_split(&d.log()[log_before..]);
     for _ in 0..3 {
         let (rate, rm) = rd.parallel(args.parallel)?;
         fr.rate.push(rate);
@@ -335,7 +338,8 @@ fn run(args: Args) -> Result<()> {
     if !out.success() {
         bail!("run -d: {out}");
     }
-    std::thread::sleep(Duration::from_secs(1));
+    // Idle = settled: rdockerd hands freed heap pages back every 5 s.
+    std::thread::sleep(Duration::from_secs(6));
     let shims = procs::shims_under(d.dir());
     let shim_rss: Vec<f64> = shims.iter().filter_map(|p| rss_mib(*p)).collect();
     let idle_rss = rss_mib(dpid);
@@ -360,6 +364,26 @@ fn run(args: Args) -> Result<()> {
             "API `POST …/start` (mounts, spawn, until the answer)".into(),
             cell(&fr.steps[1], "ms"),
             cell(&fd.steps[1], "ms"),
+        ),
+        (
+            "  of which: bundle (dirs, /etc files, config.json)".into(),
+            cell(&split[0], "ms"),
+            "".into(),
+        ),
+        (
+            "  of which: shim until created (namespaces, overlay, mounts, pivot_root, user)".into(),
+            cell(&split[1], "ms"),
+            "".into(),
+        ),
+        (
+            "  of which: attach + start until execve".into(),
+            cell(&split[2], "ms"),
+            "".into(),
+        ),
+        (
+            "  of which: state recorded (container.json, fsync)".into(),
+            cell(&split[3], "ms"),
+            "".into(),
         ),
         (
             "API `POST …/wait` (the exit)".into(),
@@ -409,4 +433,22 @@ fn run(args: Args) -> Result<()> {
         Path::new(&rdocker_tests::util::bin_dir()).display()
     );
     Ok(())
+}
+
+/// The engine's per-start split (`start timings: bundle=…ms create=…ms exec=…ms record=…ms`
+/// lines of a `-D` daemon): four series in ms.
+fn start_split(log: &str) -> [Vec<f64>; 4] {
+    let mut out: [Vec<f64>; 4] = Default::default();
+    for line in log.lines().filter(|l| l.contains("start timings:")) {
+        for (i, key) in ["bundle=", "create=", "exec=", "record="].iter().enumerate() {
+            let v = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .and_then(|v| v.trim_end_matches("ms").parse::<f64>().ok());
+            if let Some(v) = v {
+                out[i].push(v);
+            }
+        }
+    }
+    out
 }
