@@ -440,7 +440,10 @@ fn run(args: Args) -> Result<()> {
 fn start_split(log: &str) -> [Vec<f64>; 4] {
     let mut out: [Vec<f64>; 4] = Default::default();
     for line in log.lines().filter(|l| l.contains("start timings:")) {
-        for (i, key) in ["bundle=", "create=", "exec=", "record="].iter().enumerate() {
+        for (i, key) in ["bundle=", "create=", "exec=", "record="]
+            .iter()
+            .enumerate()
+        {
             let v = line
                 .split_whitespace()
                 .find_map(|w| w.strip_prefix(key))
