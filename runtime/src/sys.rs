@@ -80,6 +80,41 @@ pub fn set_name(name: &str) -> io::Result<()> {
     prctl(libc::PR_SET_NAME, c.as_ptr() as libc::c_ulong)
 }
 
+/// Rewrites this process's command line (what `ps` shows from /proc/<pid>/cmdline) in place,
+/// truncated to the original's length: `--init`'s PID 1 is the shim's own code, whose real
+/// command line names host paths (data root, bundle) that a container must not see.
+/// PR_SET_MM_ARG_START would need CAP_SYS_RESOURCE, which some hosts withhold; overwriting the
+/// argv area (what setproctitle does) needs nothing.
+pub fn set_cmdline(text: &str) -> io::Result<()> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the comm's closing parenthesis start at field 3; arg_start/arg_end are
+    // fields 48 and 49 (proc(5)).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let num = |i: usize| -> io::Result<usize> {
+        fields
+            .get(i - 3)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| io::Error::other("unexpected /proc/self/stat"))
+    };
+    let (start, end) = (num(48)?, num(49)?);
+    if start == 0 || end <= start {
+        return Err(io::Error::other("no argument area"));
+    }
+    let len = end - start;
+    let bytes = text.as_bytes();
+    let n = bytes.len().min(len - 1);
+    // SAFETY: [arg_start, arg_end) is this process's own argv area (on its stack, mapped and
+    // writable); we write inside it only, and nothing else of ours reads it (std::env::args was
+    // copied at start-up). The last byte stays NUL.
+    unsafe {
+        let p = start as *mut u8;
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, n);
+        std::ptr::write_bytes(p.add(n), 0, len - n);
+    }
+    Ok(())
+}
+
 /// Sends `sig` through a pidfd (no pid-reuse race).
 pub fn pidfd_signal(pidfd: BorrowedFd<'_>, sig: libc::c_int) -> io::Result<()> {
     // SAFETY: pidfd_send_signal with a NULL siginfo and no flags; the fd is borrowed.

@@ -34,7 +34,9 @@ pub fn run(p: &Prepared, sync_w: OwnedFd) -> ! {
     }
     // Only the process holds the sync pipe now: its execve closes it.
     drop(sync_w);
-    let _ = sys::set_name("init");
+    let _ = sys::set_name("rdocker-init");
+    let args: Vec<_> = p.argv.iter().map(|a| a.to_string_lossy()).collect();
+    let _ = sys::set_cmdline(&format!("rdocker-init -- {}", args.join(" ")));
     let set = sigset(&waited);
     loop {
         // SAFETY: `set` is an initialised sigset_t; a NULL siginfo pointer is allowed.

@@ -207,18 +207,28 @@ fn init_opts() -> Opts {
 }
 
 #[test]
-fn init_reaps_orphans_and_is_named_init() {
+fn init_reaps_orphans_and_hides_the_hosts_paths() {
     // The inner sh leaves an orphaned sleep behind; it is reparented to PID 1 and must be reaped.
     let (code, out, err, _b) = run(
         &[
             "sh",
             "-c",
-            "sh -c 'sleep 0.1 &'; sleep 0.6; cat /proc/[0-9]*/stat; exit 6",
+            "sh -c 'sleep 0.1 &'; sleep 0.6; cat /proc/[0-9]*/stat; echo; tr '\\0' ' ' < /proc/1/cmdline; echo; exit 6",
         ],
         init_opts(),
     );
     assert_eq!(code, 6, "{err}");
-    assert!(out.lines().any(|l| l.starts_with("1 (init) ")), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("1 (rdocker-init) ")),
+        "{out}"
+    );
+    // PID 1's command line is not the shim's (which names host paths: bundle, run dir).
+    let cmdline = out.lines().last().unwrap_or_default();
+    assert_eq!(
+        cmdline.trim_end(),
+        "rdocker-init -- sh -c sh -c 'sleep 0.1 &'; sleep 0.6; cat /proc/[0-9]*/stat; echo; tr '\\0' ' ' < /proc/1/cmdline; echo; exit 6"
+    );
+    assert!(!out.contains("--bundle"), "{out}");
     assert!(!out.contains(") Z "), "a zombie was left: {out}");
 }
 
