@@ -8,6 +8,7 @@ pub mod containers;
 pub mod errors;
 pub mod events;
 pub mod filters;
+pub mod fsutil;
 pub mod hijack;
 pub mod legacy_upgrade;
 pub mod logs;

@@ -1,6 +1,6 @@
 //! Daemon life cycle: sockets, pidfile, image store, serving, and shutdown on SIGTERM/SIGINT.
 
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::JoinSet;
 
 use crate::config::DaemonConfig;
+use crate::fsutil::write_atomic;
 use crate::routes;
 use crate::state::{AppState, DaemonInfo};
 
@@ -152,24 +153,6 @@ fn engine_id(data_root: &Path) -> Result<String, ServerError> {
         .to_string();
     write_atomic(&path, format!("{id}\n").as_bytes()).map_err(io_err("write", &path))?;
     Ok(id)
-}
-
-/// Temp file + fsync + rename + fsync of the directory: a crash leaves the old file or the new
-/// one, never a torn one.
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let write = || -> io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    };
-    write().inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
 fn store_config(cfg: &DaemonConfig) -> StoreConfig {

@@ -2,61 +2,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use common::request;
-use rdocker_engine::routes::{self, ROUTES};
-use rdocker_engine::server::bind_socket;
-use rdocker_engine::state::{AppState, DaemonInfo};
-use rdocker_image_store::{ImageStore, RegistryConfig, StoreConfig};
-use tempfile::TempDir;
-
-struct Daemon {
-    _dir: TempDir,
-    sock: PathBuf,
-    state: Arc<AppState>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.state.shutdown.cancel();
-    }
-}
-
-async fn start() -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("run/rdocker.sock");
-    let listener = bind_socket(&sock).unwrap();
-    let root = dir.path().join("data");
-    let (store, _recovered) = ImageStore::open(StoreConfig {
-        root: root.clone(),
-        registry: RegistryConfig::default(),
-        max_concurrent_downloads: 3,
-    })
-    .unwrap();
-    let state = Arc::new(AppState::new(
-        Arc::new(store),
-        DaemonInfo {
-            id: "test-engine".into(),
-            data_root: root,
-            ..Default::default()
-        },
-    ));
-    let app = routes::app(state.clone());
-    let stop = state.shutdown.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-            .unwrap();
-    });
-    Daemon {
-        _dir: dir,
-        sock,
-        state,
-    }
-}
+use common::{request, start};
+use rdocker_engine::routes::ROUTES;
 
 #[tokio::test]
 async fn ping_get_and_head() {

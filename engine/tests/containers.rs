@@ -4,64 +4,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use common::request;
-use rdocker_engine::routes;
-use rdocker_engine::server::bind_socket;
-use rdocker_engine::state::{AppState, DaemonInfo};
-use rdocker_image_store::{ImageStore, RegistryConfig, StoreConfig};
+use common::{request, start};
 use serde_json::json;
-use tempfile::TempDir;
-
-struct Daemon {
-    _dir: TempDir,
-    sock: PathBuf,
-    state: Arc<AppState>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.state.shutdown.cancel();
-    }
-}
-
-async fn start() -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("run/rdocker.sock");
-    let listener = bind_socket(&sock).unwrap();
-    let root = dir.path().join("data");
-    let (store, _) = ImageStore::open(StoreConfig {
-        root: root.clone(),
-        registry: RegistryConfig::default(),
-        max_concurrent_downloads: 3,
-    })
-    .unwrap();
-    let state = Arc::new(AppState::new(
-        Arc::new(store),
-        DaemonInfo {
-            id: "test-engine".into(),
-            data_root: root,
-            exec_root: dir.path().join("run"),
-            ..Default::default()
-        },
-    ));
-    state.containers.load().await;
-    let app = routes::app(state.clone());
-    let stop = state.shutdown.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-            .unwrap();
-    });
-    Daemon {
-        _dir: dir,
-        sock,
-        state,
-    }
-}
 
 #[tokio::test]
 async fn missing_image_is_404_so_clients_pull() {

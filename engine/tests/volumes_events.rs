@@ -3,67 +3,15 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::request;
+use common::{request, start, Daemon};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use rdocker_engine::routes;
-use rdocker_engine::server::bind_socket;
-use rdocker_engine::state::{AppState, DaemonInfo};
-use rdocker_image_store::{ImageStore, RegistryConfig, StoreConfig};
 use serde_json::Value;
-use tempfile::TempDir;
 use tokio::net::UnixStream;
-
-struct Daemon {
-    _dir: TempDir,
-    sock: PathBuf,
-    state: Arc<AppState>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.state.shutdown.cancel();
-    }
-}
-
-async fn start() -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("run/rdocker.sock");
-    let listener = bind_socket(&sock).unwrap();
-    let root = dir.path().join("data");
-    let (store, _recovered) = ImageStore::open(StoreConfig {
-        root: root.clone(),
-        registry: RegistryConfig::default(),
-        max_concurrent_downloads: 3,
-    })
-    .unwrap();
-    let state = Arc::new(AppState::new(
-        Arc::new(store),
-        DaemonInfo {
-            id: "test-engine".into(),
-            data_root: root,
-            ..Default::default()
-        },
-    ));
-    let app = routes::app(state.clone());
-    let stop = state.shutdown.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-            .unwrap();
-    });
-    Daemon {
-        _dir: dir,
-        sock,
-        state,
-    }
-}
 
 fn names(list: &Value) -> Vec<String> {
     let mut n: Vec<String> = list["Volumes"]

@@ -173,8 +173,54 @@ pub fn run(ctx: &Ctx, name: &str, a: AttachArgs) -> Result<()> {
     let conn = attach_conn(ctx, &c.id, set, a.detach_keys.as_deref(), false)?;
     let tty = c.config.tty;
     let raw = (tty && set.stdin).then(RawGuard::enable).flatten();
-    let target = Target::Container(c.id.clone());
-    let resize_tty = tty && stdout_is_tty();
+    follow(
+        ctx,
+        &c.id,
+        conn,
+        wait,
+        raw,
+        StreamOpts {
+            tty,
+            stdin: set.stdin,
+            detach_keys: keys,
+        },
+        a.sig_proxy,
+    )
+}
+
+/// Streams an attached container until its output ends (or the detach keys), then its exit
+/// status from `wait` (non-zero → our exit status). `run`, `start -a` and `attach` end this way.
+pub fn follow(
+    ctx: &Ctx,
+    id: &str,
+    conn: Hijacked,
+    wait: Response,
+    raw: Option<RawGuard>,
+    o: StreamOpts,
+    sig_proxy: bool,
+) -> Result<()> {
+    let target = Target::Container(id.to_string());
+    if stream(ctx, target, conn, raw, &o, sig_proxy)? == End::Detached {
+        return Ok(());
+    }
+    let status = read_wait(wait)?;
+    if status != 0 {
+        return Err(status_err(status, ""));
+    }
+    Ok(())
+}
+
+/// Copies a hijacked stream both ways until it ends, forwarding window-size changes (with a
+/// terminal) and, with `sig_proxy`, signals to `target`; the terminal is restored after.
+pub fn stream(
+    ctx: &Ctx,
+    target: Target,
+    conn: Hijacked,
+    raw: Option<RawGuard>,
+    o: &StreamOpts,
+    sig_proxy: bool,
+) -> Result<End> {
+    let resize_tty = o.tty && stdout_is_tty();
     if resize_tty {
         streams::resize(&ctx.client, &target);
     }
@@ -183,25 +229,11 @@ pub fn run(ctx: &Ctx, name: &str, a: AttachArgs) -> Result<()> {
         target,
         streams::SignalJobs {
             resize: resize_tty,
-            proxy: a.sig_proxy && !tty,
+            proxy: sig_proxy && !o.tty,
             restore: raw.is_some(),
         },
     );
-    let end = pump(
-        conn,
-        &StreamOpts {
-            tty,
-            stdin: set.stdin,
-            detach_keys: keys,
-        },
-    );
+    let end = pump(conn, o);
     drop(raw);
-    if end? == End::Detached {
-        return Ok(());
-    }
-    let status = read_wait(wait)?;
-    if status != 0 {
-        return Err(status_err(status, ""));
-    }
-    Ok(())
+    end
 }

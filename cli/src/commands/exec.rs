@@ -6,10 +6,10 @@ use clap::Args;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{check_args, status_err, stdin_is_tty, stdout_is_tty, Arity, Ctx};
+use super::{check_args, status_err, stdin_is_tty, Arity, Ctx};
 use crate::client::api_path;
 use crate::kvfile::env_list;
-use crate::streams::{self, pump, End, StreamOpts, Target};
+use crate::streams::{self, End, StreamOpts, Target};
 use crate::tty::{self, detach_keys, RawGuard};
 use crate::url::path_escape;
 
@@ -108,29 +108,18 @@ pub fn run(ctx: &Ctx, name: &str, a: ExecArgs) -> Result<()> {
     }
     let conn = ctx.client.hijack(&start_path, Some(&start))?;
     let raw = (a.tty && attach_stdin).then(RawGuard::enable).flatten();
-    let target = Target::Exec(id.clone());
-    let resize_tty = a.tty && stdout_is_tty();
-    if resize_tty {
-        streams::resize(&ctx.client, &target);
-    }
-    streams::spawn_signal_thread(
-        ctx.client.clone(),
-        target,
-        streams::SignalJobs {
-            resize: resize_tty,
-            proxy: false,
-            restore: raw.is_some(),
-        },
-    );
-    let end = pump(
+    let end = super::attach::stream(
+        ctx,
+        Target::Exec(id.clone()),
         conn,
+        raw,
         &StreamOpts {
             tty: a.tty,
             stdin: attach_stdin,
             detach_keys: keys,
         },
+        false,
     );
-    drop(raw);
     if end? == End::Detached {
         return Ok(());
     }

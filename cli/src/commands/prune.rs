@@ -46,21 +46,29 @@ pub fn run(ctx: &Ctx, name: &str, a: PruneArgs) -> Result<()> {
 }
 
 fn render(r: &Report) -> String {
+    render_report(
+        "Containers",
+        r.deleted.as_deref().unwrap_or_default(),
+        r.reclaimed,
+    )
+}
+
+/// Docker's prune report: "Deleted <what>:" and the ids (when any), then the space reclaimed.
+pub fn render_report(what: &str, deleted: &[String], reclaimed: u64) -> String {
     let mut out = String::new();
-    let deleted = r.deleted.as_deref().unwrap_or_default();
-    let mut reclaimed = 0;
+    let mut total = 0;
     if !deleted.is_empty() {
-        out.push_str("Deleted Containers:\n");
+        out.push_str(&format!("Deleted {what}:\n"));
         for id in deleted {
             out.push_str(id);
             out.push('\n');
         }
         out.push('\n');
-        reclaimed = r.reclaimed;
+        total = reclaimed;
     }
     out.push_str(&format!(
         "Total reclaimed space: {}\n",
-        human_size(reclaimed as f64)
+        human_size(total as f64)
     ));
     out
 }

@@ -5,12 +5,12 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::attach::{attach_conn, read_wait, wait_request_keep};
+use super::attach::{attach_conn, follow, read_wait, wait_request_keep};
 use super::create::{cmd_error, create_container, opts_error, start_exit_code};
-use super::{check_args, status_err, stdin_is_tty, stdout_is_tty, Arity, Ctx};
+use super::{check_args, status_err, stdin_is_tty, Arity, Ctx};
 use crate::client::api_path;
 use crate::runopts::ContainerOpts;
-use crate::streams::{self, pump, End, StreamOpts, Target};
+use crate::streams::{self, StreamOpts};
 use crate::tty::{detach_keys, RawGuard};
 use crate::url::path_escape;
 
@@ -82,35 +82,17 @@ pub fn run(ctx: &Ctx, name: &str, a: RunArgs) -> Result<()> {
         }
         return Err(e);
     }
-    let target = Target::Container(id.clone());
-    let resize_tty = tty && stdout_is_tty();
-    if resize_tty {
-        streams::resize(&ctx.client, &target);
-    }
-    streams::spawn_signal_thread(
-        ctx.client.clone(),
-        target,
-        streams::SignalJobs {
-            resize: resize_tty,
-            proxy: a.sig_proxy && !tty,
-            restore: raw.is_some(),
-        },
-    );
-    let end = pump(
+    follow(
+        ctx,
+        &id,
         conn,
-        &StreamOpts {
+        wait,
+        raw,
+        StreamOpts {
             tty,
             stdin: attach.stdin,
             detach_keys: keys,
         },
-    );
-    drop(raw);
-    if end? == End::Detached {
-        return Ok(());
-    }
-    let status = read_wait(wait)?;
-    if status != 0 {
-        return Err(status_err(status, ""));
-    }
-    Ok(())
+        a.sig_proxy,
+    )
 }

@@ -4,11 +4,11 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::attach::{attach_conn, inspect_brief, read_wait, wait_request};
-use super::{check_args, status_err, stdout_is_tty, Arity, Ctx};
+use super::attach::{attach_conn, follow, inspect_brief, wait_request};
+use super::{check_args, status_err, Arity, Ctx};
 use crate::client::api_path;
 use crate::runopts::AttachSet;
-use crate::streams::{self, pump, End, StreamOpts, Target};
+use crate::streams::{self, StreamOpts};
 use crate::tty::{detach_keys, RawGuard};
 use crate::url::path_escape;
 
@@ -77,35 +77,17 @@ pub fn run(ctx: &Ctx, name: &str, a: StartArgs) -> Result<()> {
         drop(raw);
         return Err(status_err(1, format!("{e:#}")));
     }
-    let target = Target::Container(c.id.clone());
-    let resize_tty = tty && stdout_is_tty();
-    if resize_tty {
-        streams::resize(&ctx.client, &target);
-    }
-    streams::spawn_signal_thread(
-        ctx.client.clone(),
-        target,
-        streams::SignalJobs {
-            resize: resize_tty,
-            proxy: !tty,
-            restore: raw.is_some(),
-        },
-    );
-    let end = pump(
+    follow(
+        ctx,
+        &c.id,
         conn,
-        &StreamOpts {
+        wait,
+        raw,
+        StreamOpts {
             tty,
             stdin: set.stdin,
             detach_keys: keys,
         },
-    );
-    drop(raw);
-    if end? == End::Detached {
-        return Ok(());
-    }
-    let status = read_wait(wait)?;
-    if status != 0 {
-        return Err(status_err(status, ""));
-    }
-    Ok(())
+        true,
+    )
 }

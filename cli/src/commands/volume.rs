@@ -299,22 +299,11 @@ fn prune(ctx: &Ctx, a: PruneArgs) -> Result<()> {
     }
     let path = api_path(&format!("/volumes/prune{}", query(&params)));
     let r: PruneReport = ctx.client.request("POST", &path, &[], None)?.json()?;
-    let mut out = String::new();
-    let deleted = r.deleted.as_deref().unwrap_or_default();
-    let mut reclaimed = 0;
-    if !deleted.is_empty() {
-        out.push_str("Deleted Volumes:\n");
-        for v in deleted {
-            out.push_str(v);
-            out.push('\n');
-        }
-        out.push('\n');
-        reclaimed = r.reclaimed;
-    }
-    out.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        human_size(reclaimed as f64)
-    ));
+    let out = super::prune::render_report(
+        "Volumes",
+        r.deleted.as_deref().unwrap_or_default(),
+        r.reclaimed,
+    );
     print!("{out}");
     Ok(())
 }

@@ -11,8 +11,8 @@ use rdocker_image_store::ImageInfo;
 
 use super::binds;
 use super::error::ContainerError;
-use super::fsutil::now_rfc3339;
 use super::record::{Container, RunState};
+use crate::fsutil::now_rfc3339;
 
 fn invalid(msg: impl Into<String>) -> ContainerError {
     ContainerError::Invalid(msg.into())

@@ -12,10 +12,10 @@ use tokio::sync::watch;
 
 use super::entry::Entry;
 use super::error::ContainerError;
-use super::fsutil::{random_hex, replace_file};
 use super::record::Status;
 use super::shim::{self, WaitConn};
 use super::{spec, ContainerManager};
+use crate::fsutil::{random_hex, replace_file};
 
 #[derive(Debug, Clone, Default)]
 pub struct ExecState {
@@ -196,6 +196,7 @@ impl ContainerManager {
                 cfg.attach_stdout.unwrap_or(false),
                 cfg.attach_stderr.unwrap_or(false),
                 true,
+                cfg.tty.unwrap_or(false),
             );
             Some(shim::attach(&run_dir, &hello).await?)
         } else {

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::entry::{Entry, ExitGen};
 use super::error::ContainerError;
-use super::fsutil::{now_rfc3339, parse_time};
 use super::record::{Container, Status};
 use super::shim::{self, WaitConn};
 use super::{prepare, signal, ContainerManager};
+use crate::fsutil::{now_rfc3339, parse_time};
 
 /// How long `stop` waits for the exit after SIGKILL before giving up on the answer.
 const KILL_WAIT: Duration = Duration::from_secs(30);
@@ -127,7 +127,7 @@ impl ContainerManager {
                 c.state.started_at = Some(now_rfc3339());
                 c.state
                     .finished_at
-                    .get_or_insert_with(|| super::fsutil::ZERO_TIME.to_string());
+                    .get_or_insert_with(|| crate::fsutil::ZERO_TIME.to_string());
                 c.manually_stopped = false;
             })
         })

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use bollard_stubs::models::ContainerPruneResponse;
 
 use super::error::ContainerError;
-use super::fsutil::{dir_size, parse_time};
 use super::record::{Container, Status};
 use super::ContainerManager;
 use crate::filters::Filters;
+use crate::fsutil::{dir_size, parse_time};
 
 const LIST_KEYS: &[&str] = &[
     "ancestor",

@@ -9,7 +9,6 @@ pub mod create;
 pub mod entry;
 pub mod error;
 pub mod exec;
-pub mod fsutil;
 pub mod lifecycle;
 pub mod list;
 pub mod names;
@@ -159,7 +158,7 @@ impl ContainerManager {
                 return n;
             }
         }
-        names::canonical(&fsutil::random_hex(6))
+        names::canonical(&crate::fsutil::random_hex(6))
     }
 
     fn insert(&self, c: Container) -> Arc<Entry> {
@@ -212,7 +211,7 @@ impl ContainerManager {
         let image = tokio::task::spawn_blocking(move || store.get(&image_ref))
             .await
             .map_err(|e| ContainerError::Shim(e.to_string()))??;
-        let id = fsutil::random_hex(32);
+        let id = crate::fsutil::random_hex(32);
         // Reserve the name first: a concurrent create with the same name gets the 409.
         let cname = {
             let mut t = self.write_table();

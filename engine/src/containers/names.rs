@@ -1,6 +1,6 @@
 //! Container names: docker's validation and its adjective_surname generator.
 
-use super::fsutil::random_hex;
+use crate::fsutil::random_hex;
 
 /// `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, with an optional leading "/".
 pub fn valid(name: &str) -> bool {

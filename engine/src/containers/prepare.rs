@@ -4,9 +4,9 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use super::error::ContainerError;
-use super::fsutil::replace_file;
 use super::record::{Container, MountKind};
 use super::spec::{self, ResolvedMount};
+use crate::fsutil::replace_file;
 use crate::volumes::VolumeStore;
 
 const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";

@@ -5,7 +5,7 @@ use std::path::Path;
 use bollard_stubs::models::{ContainerConfig, HostConfig, RestartPolicyNameEnum};
 use serde::{Deserialize, Serialize};
 
-use super::fsutil::{parse_time, write_atomic};
+use crate::fsutil::{parse_time, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]

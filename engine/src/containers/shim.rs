@@ -221,7 +221,11 @@ pub async fn attach(run_dir: &Path, hello: &str) -> Result<UnixStream, Container
     Ok(s)
 }
 
-pub fn hello(stdin: bool, stdout: bool, stderr: bool, stdin_once: bool) -> String {
+/// The attach client's first line. dockerd closes the process's stdin at the client's EOF only
+/// without a TTY: with one, the end of an attach (a detach, a closed terminal) leaves the
+/// shell running — for containers and execs alike.
+pub fn hello(stdin: bool, stdout: bool, stderr: bool, stdin_once: bool, tty: bool) -> String {
+    let stdin_once = stdin_once && !tty;
     let mut s =
         json!({"stdin": stdin, "stdout": stdout, "stderr": stderr, "stdin_once": stdin_once})
             .to_string();

@@ -9,8 +9,8 @@ use bollard_stubs::models::{
     DriverData, EndpointSettings, MountPoint, MountPointTypeEnum, NetworkSettings,
 };
 
-use super::fsutil::{parse_time, ZERO_TIME};
 use super::record::{Container, MountKind, MountSpec, Status};
+use crate::fsutil::{parse_time, ZERO_TIME};
 
 fn mount_point(m: &MountSpec, volumes_root: &Path) -> MountPoint {
     let (typ, name, source, driver) = match m.kind {

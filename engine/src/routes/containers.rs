@@ -250,10 +250,8 @@ pub async fn attach(
         Vec::new()
     };
     let conn = if p.bool("stream") {
-        // dockerd closes the container's stdin at the client's EOF only without a TTY: with
-        // one, the end of an attach (a detach, a closed terminal) leaves the shell running.
-        let stdin_once = c.config.stdin_once.unwrap_or(false) && !tty;
-        let hello = shim::hello(stdin, stdout, stderr, stdin_once);
+        let stdin_once = c.config.stdin_once.unwrap_or(false);
+        let hello = shim::hello(stdin, stdout, stderr, stdin_once, tty);
         Some(st.containers.attach_begin(&e, hello).await?)
     } else {
         None

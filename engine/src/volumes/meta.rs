@@ -2,7 +2,6 @@
 //! time), written atomically next to `_data`.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -29,21 +28,10 @@ impl VolumeMeta {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
-    /// Temp file + fsync + rename + fsync of the directory: a crash leaves the old file or the
-    /// new one, never a torn one.
+    /// Atomically (temp file, fsync, rename): a crash leaves the old file or the new one.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        let tmp = dir.join(format!(".{FILE}.tmp.{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, dir.join(FILE))?;
-            std::fs::File::open(dir)?.sync_all()
-        };
-        write().inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+        crate::fsutil::write_atomic(&dir.join(FILE), &bytes)
     }
 }
 

@@ -1,15 +1,71 @@
-//! A tiny HTTP/1.1 client over a unix socket (hyper), as docker clients talk to rdockerd.
+//! The router served in-process on a unix socket in a temp dir, and a tiny HTTP/1.1 client
+//! (hyper) that talks to it as docker clients talk to rdockerd.
 
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::HeaderMap;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use rdocker_engine::routes;
+use rdocker_engine::server::bind_socket;
+use rdocker_engine::state::{AppState, DaemonInfo};
+use rdocker_image_store::{ImageStore, RegistryConfig, StoreConfig};
+use tempfile::TempDir;
 use tokio::net::UnixStream;
+
+pub struct Daemon {
+    _dir: TempDir,
+    pub sock: PathBuf,
+    pub state: Arc<AppState>,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.state.shutdown.cancel();
+    }
+}
+
+/// The whole app on `<tmp>/run/rdocker.sock`, an empty data root, no shim needed.
+pub async fn start() -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("run/rdocker.sock");
+    let listener = bind_socket(&sock).unwrap();
+    let root = dir.path().join("data");
+    let (store, _recovered) = ImageStore::open(StoreConfig {
+        root: root.clone(),
+        registry: RegistryConfig::default(),
+        max_concurrent_downloads: 3,
+    })
+    .unwrap();
+    let state = Arc::new(AppState::new(
+        Arc::new(store),
+        DaemonInfo {
+            id: "test-engine".into(),
+            data_root: root,
+            exec_root: dir.path().join("run"),
+            ..Default::default()
+        },
+    ));
+    state.containers.load().await;
+    let app = routes::app(state.clone());
+    let stop = state.shutdown.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+            .unwrap();
+    });
+    Daemon {
+        _dir: dir,
+        sock,
+        state,
+    }
+}
 
 pub struct Reply {
     pub status: StatusCode,

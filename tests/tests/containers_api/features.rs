@@ -1,6 +1,6 @@
 //! list filters, prune, top, logs, exec, volumes, and the API-level run benchmark.
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use rdocker_tests::require_root;
@@ -379,22 +379,13 @@ fn bench_run_rm_api() {
             &format!("/containers/{id}/attach?stream=1&stdout=1&stderr=1"),
             None,
         );
-        let mut w = connect(&d);
-        w.write_all(&request_bytes(
-            "POST",
-            &format!("/containers/{id}/wait?condition=removed"),
-            None,
-            "",
-        ))
-        .unwrap();
-        let mut wr = BufReader::new(w);
-        let (_, whead) = read_head(&mut wr);
+        let wr = wait_begin(&d, &id, "?condition=removed");
         assert_eq!(
             api(&d, "POST", &format!("/containers/{id}/start"), None).status,
             204
         );
         read_all(&mut att);
-        read_body(&mut wr, &whead);
+        wr.body();
         times.push(t0.elapsed());
     }
     times.sort();

@@ -236,3 +236,35 @@ pub fn run_out(d: &TestDaemon, body: Value) -> (String, i64) {
         .unwrap_or(-1);
     (out, code)
 }
+
+/// A `POST /containers/{id}/wait…` whose head has arrived (dockerd sends it at once) and whose
+/// body comes when the condition is met.
+pub struct PendingWait {
+    r: BufReader<UnixStream>,
+    pub status: u16,
+    pub head: String,
+}
+
+/// Sends `POST /containers/{id}/wait{query}` and reads the response head.
+pub fn wait_begin(d: &TestDaemon, id: &str, query: &str) -> PendingWait {
+    let mut w = connect(d);
+    w.write_all(&request_bytes(
+        "POST",
+        &format!("/containers/{id}/wait{query}"),
+        None,
+        "",
+    ))
+    .unwrap();
+    let mut r = BufReader::new(w);
+    let (status, head) = read_head(&mut r);
+    PendingWait { r, status, head }
+}
+
+impl PendingWait {
+    pub fn body(mut self) -> Vec<u8> {
+        read_body(&mut self.r, &self.head)
+    }
+    pub fn json(self) -> Value {
+        serde_json::from_slice(&self.body()).unwrap()
+    }
+}

@@ -1,6 +1,6 @@
 //! stop, kill, restart, rename, wait conditions, auto-remove, restart policies, live restore.
 
-use std::io::{BufReader, Read, Write};
+use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -66,17 +66,8 @@ fn stop_kill_restart_rename_and_wait_conditions() {
     );
     assert_eq!(r.status, 409);
     // wait not-running on a running container blocks until the exit; kill SIGKILL.
-    let mut w = connect(&d);
-    w.write_all(&request_bytes(
-        "POST",
-        &format!("/containers/{id}/wait"),
-        None,
-        "",
-    ))
-    .unwrap();
-    let mut wr = BufReader::new(w);
-    let (wst, whead) = read_head(&mut wr);
-    assert_eq!(wst, 200);
+    let wr = wait_begin(&d, &id, "");
+    assert_eq!(wr.status, 200);
     assert_eq!(
         api(
             &d,
@@ -87,26 +78,17 @@ fn stop_kill_restart_rename_and_wait_conditions() {
         .status,
         204
     );
-    let v: Value = serde_json::from_slice(&read_body(&mut wr, &whead)).unwrap();
+    let v: Value = wr.json();
     assert_eq!(v["StatusCode"], 137);
     // not-running on a stopped container answers at once; removed waits for rm.
     let r = api(&d, "POST", &format!("/containers/{id}/wait"), None);
     assert_eq!(r.json()["StatusCode"], 137);
-    let mut w = connect(&d);
-    w.write_all(&request_bytes(
-        "POST",
-        &format!("/containers/{other}/wait?condition=removed"),
-        None,
-        "",
-    ))
-    .unwrap();
-    let mut wr = BufReader::new(w);
-    let (_, whead) = read_head(&mut wr);
+    let wr = wait_begin(&d, &other, "?condition=removed");
     assert_eq!(
         api(&d, "DELETE", &format!("/containers/{other}"), None).status,
         204
     );
-    let v: Value = serde_json::from_slice(&read_body(&mut wr, &whead)).unwrap();
+    let v: Value = wr.json();
     assert_eq!(v["StatusCode"], 0);
     let r = api(
         &d,
@@ -126,21 +108,12 @@ fn auto_remove_and_restart_policy() {
         "",
         json!({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"AutoRemove": true}}),
     );
-    let mut w = connect(&d);
-    w.write_all(&request_bytes(
-        "POST",
-        &format!("/containers/{id}/wait?condition=removed"),
-        None,
-        "",
-    ))
-    .unwrap();
-    let mut wr = BufReader::new(w);
-    let (_, whead) = read_head(&mut wr);
+    let wr = wait_begin(&d, &id, "?condition=removed");
     assert_eq!(
         api(&d, "POST", &format!("/containers/{id}/start"), None).status,
         204
     );
-    let v: Value = serde_json::from_slice(&read_body(&mut wr, &whead)).unwrap();
+    let v: Value = wr.json();
     assert_eq!(v["StatusCode"], 0);
     assert_eq!(
         api(&d, "GET", &format!("/containers/{id}/json"), None).status,

@@ -30,24 +30,19 @@ fn run_attach_wait_exit_code_and_frames() {
         Some("application/vnd.docker.multiplexed-stream")
     );
     assert_eq!(header(&head, "upgrade"), Some("tcp"));
-    let mut w = connect(&d);
-    w.write_all(&request_bytes(
-        "POST",
-        &format!("/containers/{id}/wait?condition=next-exit"),
-        None,
-        "",
-    ))
-    .unwrap();
-    let mut wr = BufReader::new(w);
-    let (wst, whead) = read_head(&mut wr);
-    assert_eq!(wst, 200, "wait headers must come before start: {whead}");
+    let wr = wait_begin(&d, &id, "?condition=next-exit");
+    assert_eq!(
+        wr.status, 200,
+        "wait headers must come before start: {}",
+        wr.head
+    );
     let r = api(&d, "POST", &format!("/containers/{id}/start"), None);
     assert_eq!(r.status, 204, "{}", r.text());
     let out = read_all(&mut att);
     let fr = frames(&out);
     assert_eq!(joined(&fr, 1), format!("1\n{}\n", &id[..12]));
     assert_eq!(joined(&fr, 2), "err\n");
-    let body = read_body(&mut wr, &whead);
+    let body = wr.body();
     assert_eq!(String::from_utf8_lossy(&body), "{\"StatusCode\":3}\n");
     let i = inspect(&d, &id);
     assert_eq!(i["State"]["Status"], "exited");

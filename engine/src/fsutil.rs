@@ -1,4 +1,5 @@
-//! Small filesystem and clock helpers for the container store.
+//! Small filesystem and clock helpers: atomic state files (containers, volumes, pidfile,
+//! engine id), random ids, times.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
