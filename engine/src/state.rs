@@ -58,6 +58,7 @@ impl AppState {
             store.clone(),
             volumes.clone(),
             events.clone(),
+            &daemon,
         ));
         AppState {
             store,

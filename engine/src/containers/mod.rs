@@ -10,11 +10,13 @@ pub mod entry;
 pub mod error;
 pub mod exec;
 pub mod lifecycle;
+pub mod limits;
 pub mod list;
 pub mod names;
 pub mod prepare;
 pub mod record;
 pub mod restore;
+pub mod security;
 pub mod shim;
 pub mod signal;
 pub mod spec;
@@ -49,6 +51,10 @@ pub struct ContainerManager {
     pub store: Arc<ImageStore>,
     pub volumes: Arc<VolumeStore>,
     pub events: Arc<Events>,
+    /// Capabilities, seccomp, masked paths, devices, userns (issue 4).
+    pub security: Arc<security::Security>,
+    /// cgroups: limits, stats, freezer, OOM (issue 4).
+    pub limits: Arc<limits::Limits>,
     table: RwLock<Table>,
     pub(crate) execs: exec::ExecTable,
 }
@@ -82,6 +88,7 @@ impl ContainerManager {
         store: Arc<ImageStore>,
         volumes: Arc<VolumeStore>,
         events: Arc<Events>,
+        daemon: &crate::state::DaemonInfo,
     ) -> ContainerManager {
         ContainerManager {
             root: data_root.join("containers"),
@@ -90,6 +97,8 @@ impl ContainerManager {
             store,
             volumes,
             events,
+            security: Arc::new(security::Security::new(daemon)),
+            limits: Arc::new(limits::Limits::new()),
             table: RwLock::new(Table::default()),
             execs: Default::default(),
         }
