@@ -57,9 +57,13 @@ impl ContainerManager {
         let (store, volumes) = (self.store.clone(), self.volumes.clone());
         let (b, r, image) = (bundle.clone(), run_dir.clone(), c.image_id.clone());
         let c2 = c.clone();
+        let ctx = prepare::BundleCtx {
+            security: self.security.clone(),
+            cgroup_dirs: self.limits.cgroup_dirs(&e.id),
+        };
         tokio::task::spawn_blocking(move || {
             let lower = store.layer_dirs(&image)?;
-            prepare::bundle(&c2, &b, &r, &lower, &volumes)
+            prepare::bundle(&c2, &b, &r, &lower, &volumes, &ctx)
         })
         .await
         .map_err(blocking_err)??;

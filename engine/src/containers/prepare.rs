@@ -72,6 +72,14 @@ fn etc_files(c: &Container, bundle: &Path) -> Result<(), ContainerError> {
     Ok(())
 }
 
+/// What the spec needs beyond the container record (issue 4): the daemon's security state and
+/// the cgroup directories the engine made for this start.
+pub struct BundleCtx {
+    pub security: std::sync::Arc<super::security::Security>,
+    /// `io.rdocker.cgroup.paths`: empty = no cgroup join.
+    pub cgroup_dirs: Vec<PathBuf>,
+}
+
 /// Directories, /etc files and config.json for one start. `lower_dirs` lowest first.
 pub fn bundle(
     c: &Container,
@@ -79,7 +87,9 @@ pub fn bundle(
     run_dir: &Path,
     lower_dirs: &[PathBuf],
     volumes: &VolumeStore,
+    ctx: &BundleCtx,
 ) -> Result<(), ContainerError> {
+    let _ = ctx;
     for d in ["upper", "work", "rootfs"] {
         mkdir(&bundle.join(d), 0o755)?;
     }

@@ -15,6 +15,9 @@ use super::error::ContainerError;
 #[derive(Debug, Deserialize)]
 struct Hello {
     pid: Option<i64>,
+    /// Set-up timings measured in the init (PROTOCOL.md, issue 4), in µs by name.
+    #[serde(default)]
+    timings_us: std::collections::BTreeMap<String, u64>,
     error: Option<String>,
     exit_code: Option<i64>,
 }
@@ -23,6 +26,8 @@ pub struct Spawned {
     pub pid: i64,
     /// The shim's own pid (our child, reaped by a task).
     pub shim_pid: Option<u32>,
+    /// The init's set-up timings (cgroup_join, seccomp_load, caps, userns, rootfs), µs.
+    pub timings_us: std::collections::BTreeMap<String, u64>,
 }
 
 /// Runs the shim, reads its line, and reaps it in the background. Errors carry the shim's
@@ -63,7 +68,15 @@ pub async fn spawn(
     });
     let hello: Option<Hello> = serde_json::from_str(&line).ok();
     match hello {
-        Some(Hello { pid: Some(pid), .. }) => Ok(Spawned { pid, shim_pid }),
+        Some(Hello {
+            pid: Some(pid),
+            timings_us,
+            ..
+        }) => Ok(Spawned {
+            pid,
+            shim_pid,
+            timings_us,
+        }),
         Some(Hello {
             error: Some(message),
             exit_code,
