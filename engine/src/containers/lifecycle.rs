@@ -61,12 +61,13 @@ impl ContainerManager {
             security: self.security.clone(),
             cgroup_dirs: self.limits.cgroup_dirs(&e.id),
         };
-        tokio::task::spawn_blocking(move || {
+        let step_times = tokio::task::spawn_blocking(move || {
             let lower = store.layer_dirs(&image)?;
             prepare::bundle(&c2, &b, &r, &lower, &volumes, &ctx)
         })
         .await
         .map_err(blocking_err)??;
+        
         let t_bundle = t0.elapsed();
 
         let args = shim::container_args(&e.id, &bundle, &run_dir);
@@ -144,8 +145,16 @@ impl ContainerManager {
         // (namespaces, overlay and mounts, pivot_root, user, PATH lookup); exec = attach
         // connections and "start" until execve succeeded; record = container.json.
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        // Sub-steps: the engine's (bundle preparation) and the init's (shim handshake, µs).
+        let mut detail = String::new();
+        for (k, d) in &step_times {
+            detail.push_str(&format!(" {k}={:.2}ms", ms(*d)));
+        }
+        for (k, us) in &spawned.timings_us {
+            detail.push_str(&format!(" init.{k}={:.2}ms", *us as f64 / 1e3));
+        }
         tracing::debug!(
-            "container {} start timings: bundle={:.2}ms create={:.2}ms exec={:.2}ms record={:.2}ms",
+            "container {} start timings: bundle={:.2}ms create={:.2}ms exec={:.2}ms record={:.2}ms{detail}",
             &e.id[..12],
             ms(t_bundle),
             ms(t_created - t_bundle),

@@ -72,6 +72,10 @@ fn etc_files(c: &Container, bundle: &Path) -> Result<(), ContainerError> {
     Ok(())
 }
 
+/// Named steps of the bundle's preparation and their durations (e.g. "seccomp_compile"), for
+/// the start timings debug line.
+pub type StepTimes = std::collections::BTreeMap<&'static str, std::time::Duration>;
+
 /// What the spec needs beyond the container record (issue 4): the daemon's security state and
 /// the cgroup directories the engine made for this start.
 pub struct BundleCtx {
@@ -88,8 +92,9 @@ pub fn bundle(
     lower_dirs: &[PathBuf],
     volumes: &VolumeStore,
     ctx: &BundleCtx,
-) -> Result<(), ContainerError> {
+) -> Result<StepTimes, ContainerError> {
     let _ = ctx;
+    let times = StepTimes::new();
     for d in ["upper", "work", "rootfs"] {
         mkdir(&bundle.join(d), 0o755)?;
     }
@@ -103,5 +108,6 @@ pub fn bundle(
     let spec = spec::build(c, bundle, lower_dirs, &mounts)?;
     let bytes = serde_json::to_vec(&spec).map_err(|e| ContainerError::Shim(e.to_string()))?;
     let path = bundle.join("config.json");
-    replace_file(&path, &bytes).map_err(io("write", &path))
+    replace_file(&path, &bytes).map_err(io("write", &path))?;
+    Ok(times)
 }
