@@ -12,6 +12,26 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod create;
+mod device;
+mod devices_bpf;
+mod fsutil;
+mod host;
+mod layout;
+mod lifecycle;
+mod ops;
+mod stats_v1;
+mod stats_v2;
+mod v1;
+mod v2;
+
+#[cfg(test)]
+mod tests_v1;
+#[cfg(test)]
+mod tests_v2;
+
+use v1::V1Dirs;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
     #[error("{op} {}: {source}", path.display())]
@@ -43,7 +63,7 @@ pub enum Layout {
 impl Layout {
     /// The host's layout.
     pub fn detect() -> Result<Layout, CgroupError> {
-        todo!("helper: cgroups")
+        layout::detect()
     }
 }
 
@@ -62,8 +82,7 @@ pub struct DeviceRule {
 impl DeviceRule {
     /// Parses docker's `--device-cgroup-rule` syntax: `c 1:3 rwm`, `b *:* m`, `a`.
     pub fn parse(s: &str, allow: bool) -> Result<DeviceRule, CgroupError> {
-        let _ = (s, allow);
-        todo!("helper: cgroups")
+        DeviceRule::parse_impl(s, allow)
     }
 }
 
@@ -132,7 +151,9 @@ pub struct Stats {
     pub pids_current: u64,
     /// 0 = unlimited.
     pub pids_limit: u64,
-    /// (major, minor, op "read"/"write"/…, value): io_service_bytes_recursive.
+    /// (major, minor, op, value): io_service_bytes_recursive. The op is spelled as docker
+    /// reports it: v1 keeps the kernel's "Read"/"Write"/"Sync"/"Async"/"Discard"/"Total",
+    /// v2 (io.stat) gives "read"/"write".
     pub blkio_service_bytes: Vec<(u64, u64, String, u64)>,
     pub blkio_serviced: Vec<(u64, u64, String, u64)>,
 }
@@ -155,64 +176,168 @@ impl Cgroup {
     /// Every directory the container's processes must join (one per v1 hierarchy we use, or
     /// the one v2 dir).
     pub fn dirs(&self) -> Vec<PathBuf> {
-        todo!("helper: cgroups")
+        match &self.layout {
+            Layout::V1 { controllers } => V1Dirs::new(controllers, &self.rel).unique(),
+            Layout::Unified { root } => vec![root.join(&self.rel)],
+        }
     }
 
     /// Creates the cgroup(s) and applies `r`. Returns warnings in dockerd's words (e.g. "Your
     /// kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.").
     /// On error, removes what it created.
     pub fn create(&self, r: &Resources) -> Result<Vec<String>, CgroupError> {
-        let _ = r;
-        todo!("helper: cgroups")
+        let mut made = create::Made::default();
+        let res = self.create_in(r, &mut made);
+        if res.is_err() {
+            made.rollback();
+        }
+        res
+    }
+
+    fn create_in(
+        &self,
+        r: &Resources,
+        made: &mut create::Made,
+    ) -> Result<Vec<String>, CgroupError> {
+        self.check_rel()?;
+        match &self.layout {
+            Layout::V1 { controllers } => {
+                let d = V1Dirs::new(controllers, &self.rel);
+                let mut seen: Vec<&Path> = Vec::new();
+                for (ctrl, mount) in controllers {
+                    if !d.by_ctrl.contains_key(ctrl.as_str()) || seen.contains(&mount.as_path()) {
+                        continue;
+                    }
+                    seen.push(mount);
+                    // A co-mount with cpuset needs the copy-down as well.
+                    let cpuset = controllers.get("cpuset") == Some(mount);
+                    create::v1_hierarchy(mount, &self.rel, cpuset, made)?;
+                }
+                Ok(v1::apply(&d, r, false)?.warnings)
+            }
+            Layout::Unified { root } => {
+                create::v2_tree(root, &self.rel, made)?;
+                Ok(v2::apply(&root.join(&self.rel), r, false)?.warnings)
+            }
+        }
+    }
+
+    /// `rel` must stay below the hierarchy roots: an absolute or `..` path would make us
+    /// create, limit or remove some other cgroup.
+    fn check_rel(&self) -> Result<(), CgroupError> {
+        let ok = !self.rel.as_os_str().is_empty()
+            && self
+                .rel
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if ok {
+            Ok(())
+        } else {
+            Err(CgroupError::Invalid(format!(
+                "invalid cgroup path {:?}: must be relative, without '..'",
+                self.rel
+            )))
+        }
     }
 
     /// Changes the limits of an existing cgroup (`docker update`). Only `Some` fields change.
     pub fn update(&self, r: &Resources) -> Result<Vec<String>, CgroupError> {
-        let _ = r;
-        todo!("helper: cgroups")
+        self.check_rel()?;
+        if !self.exists() {
+            return Err(CgroupError::Invalid(format!(
+                "the cgroup {} does not exist",
+                self.rel.display()
+            )));
+        }
+        Ok(match &self.layout {
+            Layout::V1 { controllers } => {
+                v1::apply(&V1Dirs::new(controllers, &self.rel), r, true)?.warnings
+            }
+            Layout::Unified { root } => v2::apply(&root.join(&self.rel), r, true)?.warnings,
+        })
     }
 
     pub fn exists(&self) -> bool {
-        todo!("helper: cgroups")
+        self.dirs().iter().any(|d| d.is_dir())
     }
 
     pub fn freeze(&self) -> Result<(), CgroupError> {
-        todo!("helper: cgroups")
+        self.set_frozen(true)
     }
 
     pub fn thaw(&self) -> Result<(), CgroupError> {
-        todo!("helper: cgroups")
+        self.set_frozen(false)
+    }
+
+    fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
+        match &self.layout {
+            Layout::V1 { controllers } => {
+                let d = V1Dirs::new(controllers, &self.rel);
+                let dir = d.get("freezer").ok_or_else(|| {
+                    CgroupError::Unavailable("the freezer controller is not mounted".to_string())
+                })?;
+                lifecycle::v1_set_frozen(dir, frozen)
+            }
+            Layout::Unified { root } => lifecycle::v2_set_frozen(&root.join(&self.rel), frozen),
+        }
     }
 
     pub fn stats(&self) -> Result<Stats, CgroupError> {
-        todo!("helper: cgroups")
+        match &self.layout {
+            Layout::V1 { controllers } => stats_v1::stats(&V1Dirs::new(controllers, &self.rel)),
+            Layout::Unified { root } => stats_v2::stats(&root.join(&self.rel)),
+        }
     }
 
     /// How many processes the OOM killer killed in this cgroup (v1 `memory.oom_control`
     /// `oom_kill`, v2 `memory.events` `oom_kill`).
     pub fn oom_kills(&self) -> Result<u64, CgroupError> {
-        todo!("helper: cgroups")
+        match &self.layout {
+            Layout::V1 { controllers } => match controllers.get("memory") {
+                Some(m) => lifecycle::oom_kill_count(&m.join(&self.rel).join("memory.oom_control")),
+                None => Ok(0),
+            },
+            Layout::Unified { root } => {
+                lifecycle::oom_kill_count(&root.join(&self.rel).join("memory.events"))
+            }
+        }
     }
 
     /// Pids (host view) of every process in the cgroup.
     pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
-        todo!("helper: cgroups")
+        let mut out = Vec::new();
+        for d in self.dirs() {
+            lifecycle::pids_recursive(&d, &mut out)?;
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     /// SIGKILLs whatever is left (thawing first), then removes every dir; a missing cgroup is
     /// not an error.
     pub fn remove(&self) -> Result<(), CgroupError> {
-        todo!("helper: cgroups")
+        self.check_rel()?;
+        if !self.exists() {
+            return Ok(());
+        }
+        // Frozen tasks do not act on SIGKILL until thawed (v1). A cgroup without a freezer,
+        // or a half-removed one, must not stop the removal: the thaw is best effort.
+        let _ = self.thaw();
+        if let Layout::Unified { root } = &self.layout {
+            // cgroup.kill (5.14+) kills the whole subtree atomically, forks included.
+            let _ = fsutil::write_if_exists(&root.join(&self.rel).join("cgroup.kill"), "1");
+        }
+        lifecycle::remove(&self.dirs())
     }
 }
 
 /// The host's capabilities for validation (online cpus, cpuset, which knobs exist).
 pub fn host_info(layout: &Layout) -> HostInfo {
-    let _ = layout;
-    todo!("helper: cgroups")
+    host::host_info(layout)
 }
 
 /// Total CPU time of the host in ns (`/proc/stat`, docker's `system_cpu_usage`).
 pub fn system_cpu_usage() -> Result<u64, CgroupError> {
-    todo!("helper: cgroups")
+    host::system_cpu_usage()
 }

@@ -16,11 +16,14 @@ mod progress;
 mod rawjson;
 mod reference;
 mod runopts;
+mod statsapi;
+mod statsfmt;
 mod stdcopy;
 mod streams;
 mod template;
 mod timespec;
 mod tty;
+mod units;
 mod url;
 
 use std::process::ExitCode;
@@ -38,6 +41,7 @@ use commands::inspect::{InspectArgs, Scope};
 use commands::kill::KillArgs;
 use commands::login::{LoginArgs, LogoutArgs};
 use commands::logs::LogsArgs;
+use commands::pause::PauseArgs;
 use commands::ps::PsArgs;
 use commands::pull::PullArgs;
 use commands::rename::RenameArgs;
@@ -45,9 +49,11 @@ use commands::rm::RmArgs;
 use commands::rmi::RmiArgs;
 use commands::run::RunArgs;
 use commands::start::StartArgs;
+use commands::stats::StatsArgs;
 use commands::stop::StopArgs;
 use commands::tag::TagArgs;
 use commands::top::TopArgs;
+use commands::update::UpdateArgs;
 use commands::version::VersionArgs;
 use commands::volume::VolumeCmd;
 use commands::wait::WaitArgs;
@@ -131,6 +137,18 @@ enum Cmd {
     /// Rename a container
     #[command(override_usage = "rdocker rename CONTAINER NEW_NAME")]
     Rename(RenameArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    #[command(override_usage = "rdocker stats [OPTIONS] [CONTAINER...]")]
+    Stats(StatsArgs),
+    /// Update configuration of one or more containers
+    #[command(override_usage = "rdocker update [OPTIONS] CONTAINER [CONTAINER...]")]
+    Update(UpdateArgs),
+    /// Pause all processes within one or more containers
+    #[command(override_usage = "rdocker pause CONTAINER [CONTAINER...]")]
+    Pause(PauseArgs),
+    /// Unpause all processes within one or more containers
+    #[command(override_usage = "rdocker unpause CONTAINER [CONTAINER...]")]
+    Unpause(PauseArgs),
     /// Manage containers
     #[command(subcommand, arg_required_else_help = true)]
     Container(ContainerCmd),
@@ -246,7 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     use commands::{attach, container, create, exec, kill, logs, ps, rename, rm, run, start};
     use commands::{history, images, info, inspect, login, pull, rmi, tag, version};
-    use commands::{stop, top, volume, wait};
+    use commands::{pause, stats, stop, top, update, volume, wait};
     match cmd {
         Cmd::Run(a) => run::run(&ctx, "rdocker run", a),
         Cmd::Exec(a) => exec::run(&ctx, "rdocker exec", a),
@@ -262,6 +280,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Attach(a) => attach::run(&ctx, "rdocker attach", a),
         Cmd::Top(a) => top::run(&ctx, "rdocker top", a),
         Cmd::Rename(a) => rename::run(&ctx, "rdocker rename", a),
+        Cmd::Stats(a) => stats::run(&ctx, "rdocker stats", a),
+        Cmd::Update(a) => update::run(&ctx, "rdocker update", a),
+        Cmd::Pause(a) => pause::run(&ctx, "rdocker pause", "pause", a),
+        Cmd::Unpause(a) => pause::run(&ctx, "rdocker unpause", "unpause", a),
         Cmd::Container(c) => container::run(&ctx, c),
         Cmd::Volume(v) => volume::run(&ctx, v),
         Cmd::Pull(a) => pull::run(&ctx, "rdocker pull", a),

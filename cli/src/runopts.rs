@@ -11,6 +11,13 @@ use clap::Args;
 use crate::kvfile::{env_list, label_map};
 use crate::mountspec::{parse_mount, parse_tmpfs, parse_volume, VolumeFlag};
 
+pub mod limits;
+mod resources;
+mod security;
+
+use resources::ResourceOpts;
+use security::SecurityOpts;
+
 #[derive(Args, Debug, Default, Clone)]
 pub struct ContainerOpts {
     /// Attach to STDIN, STDOUT or STDERR
@@ -100,6 +107,10 @@ pub struct ContainerOpts {
     /// Working directory inside the container
     #[arg(short = 'w', long, value_name = "string")]
     pub workdir: Option<String>,
+    #[command(flatten)]
+    pub resources: ResourceOpts,
+    #[command(flatten)]
+    pub security: SecurityOpts,
     /// The image, then the command and its arguments (flags after the image are theirs)
     #[arg(value_name = "IMAGE [COMMAND] [ARG...]", trailing_var_arg = true)]
     pub args: Vec<String>,
@@ -136,7 +147,7 @@ fn plain(message: impl ToString) -> OptsError {
     }
 }
 
-fn flag_err(flag: &'static str, value: &str, message: impl ToString) -> OptsError {
+pub fn flag_err(flag: &'static str, value: &str, message: impl ToString) -> OptsError {
     OptsError {
         flag: Some((flag, value.to_string())),
         message: message.to_string(),
@@ -260,7 +271,7 @@ impl ContainerOpts {
             (attach.stdin, attach.stdout, attach.stderr)
         };
         let some_vec = |v: Vec<String>| (!v.is_empty()).then_some(v);
-        let host = HostConfig {
+        let mut host = HostConfig {
             binds: some_vec(binds),
             mounts: (!mounts.is_empty()).then_some(mounts),
             tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
@@ -279,6 +290,8 @@ impl ContainerOpts {
             group_add: some_vec(self.group_add.clone()),
             ..Default::default()
         };
+        self.resources.apply(&mut host)?;
+        self.security.apply(&mut host)?;
         Ok(ContainerCreateBody {
             hostname: self.hostname.clone(),
             user: self.user.clone(),

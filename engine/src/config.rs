@@ -59,6 +59,18 @@ pub struct Flags {
     /// Ours: seconds a registry may take to connect, answer or send the next chunk [default: 30]
     #[arg(long, value_name = "SECONDS")]
     pub registry_timeout: Option<u64>,
+    /// Path to a seccomp profile, or "unconfined" / "builtin" [default: builtin]
+    #[arg(long, value_name = "PATH")]
+    pub seccomp_profile: Option<String>,
+    /// Set no-new-privileges by default for new containers
+    #[arg(long)]
+    pub no_new_privileges: bool,
+    /// Default ulimits for containers (name=soft[:hard]); repeatable
+    #[arg(long = "default-ulimit", value_name = "ULIMIT")]
+    pub default_ulimits: Vec<String>,
+    /// User/Group setting for user namespaces (user[:group], uid[:gid] or "default")
+    #[arg(long, value_name = "USER[:GROUP]")]
+    pub userns_remap: Option<String>,
 }
 
 /// `daemon.json`, keys as dockerd's (plus `registry-mirrors-per-host`).
@@ -77,6 +89,10 @@ struct FileConfig {
     log_level: Option<String>,
     registry_mirrors_only: Option<bool>,
     registry_timeout: Option<u64>,
+    seccomp_profile: Option<String>,
+    no_new_privileges: Option<bool>,
+    default_ulimits: Option<HashMap<String, crate::containers::security::Ulimit>>,
+    userns_remap: Option<String>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -92,6 +108,10 @@ const FILE_KEYS: &[&str] = &[
     "log-level",
     "registry-mirrors-only",
     "registry-timeout",
+    "seccomp-profile",
+    "no-new-privileges",
+    "default-ulimits",
+    "userns-remap",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +161,10 @@ pub struct DaemonConfig {
     pub registry_timeout: std::time::Duration,
     /// The file actually read, if any.
     pub config_file: Option<PathBuf>,
+    /// `seccomp-profile`, `no-new-privileges`, `default-ulimits`, `userns-remap` as given.
+    pub security_flags: SecurityFlags,
+    /// Their resolved form (profile read, id ranges found): [`DaemonConfig::resolve_security`].
+    pub security: crate::containers::security::DaemonSecurity,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +186,12 @@ pub enum ConfigError {
         mirror: String,
         reason: &'static str,
     },
+    #[error("invalid default ulimit: {0}")]
+    Ulimit(String),
+    #[error("opening seccomp profile ({path}) failed: {reason}")]
+    Seccomp { path: String, reason: String },
+    #[error(transparent)]
+    Userns(#[from] crate::containers::security::userns::UsernsError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +259,7 @@ impl DaemonConfig {
             }
             None => (FileConfig::default(), None),
         };
+        let security_flags = SecurityFlags::merge(flags, &file_cfg)?;
         // No key is set in both places (checked above), so each value comes from one side.
         let raw_hosts = if flags.hosts.is_empty() {
             file_cfg.hosts.unwrap_or_default()
@@ -310,6 +341,8 @@ impl DaemonConfig {
             registry_mirrors_only,
             registry_timeout: std::time::Duration::from_secs(registry_timeout),
             config_file,
+            security_flags,
+            security: Default::default(),
         })
     }
 }
@@ -353,6 +386,12 @@ fn flag_values(flags: &Flags) -> Vec<(&'static str, String)> {
     if let Some(p) = &flags.data_root {
         out.push(("data-root", path(p)));
     }
+    if !flags.default_ulimits.is_empty() {
+        out.push(("default-ulimits", list(&flags.default_ulimits)));
+    }
+    if flags.no_new_privileges {
+        out.push(("no-new-privileges", "true".to_string()));
+    }
     if flags.debug {
         out.push(("debug", "true".to_string()));
     }
@@ -383,6 +422,13 @@ fn flag_values(flags: &Flags) -> Vec<(&'static str, String)> {
     if let Some(t) = flags.registry_timeout {
         out.push(("registry-timeout", t.to_string()));
     }
+    if let Some(p) = &flags.seccomp_profile {
+        out.push(("seccomp-profile", p.clone()));
+    }
+    if let Some(u) = &flags.userns_remap {
+        out.push(("userns-remap", u.clone()));
+    }
+    out.sort_by_key(|(k, _)| *k);
     out
 }
 
@@ -442,6 +488,10 @@ fn validate_mirror(m: &str) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+#[path = "config_security.rs"]
+mod security;
+pub use security::SecurityFlags;
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

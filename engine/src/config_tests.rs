@@ -193,3 +193,123 @@ fn config_file_presence() {
         PathBuf::from("/srv/rd")
     );
 }
+
+#[test]
+fn security_flags_and_keys() {
+    use crate::containers::security::Ulimit;
+    let c = DaemonConfig::merge(
+        &flags(&[
+            "--seccomp-profile",
+            "unconfined",
+            "--no-new-privileges",
+            "--default-ulimit",
+            "nofile=1024:2048",
+            "--default-ulimit",
+            "nproc=50",
+            "--userns-remap",
+            "default",
+        ]),
+        None,
+    )
+    .unwrap();
+    let f = &c.security_flags;
+    assert_eq!(f.seccomp_profile.as_deref(), Some("unconfined"));
+    assert!(f.no_new_privileges);
+    assert_eq!(
+        f.default_ulimits[0],
+        Ulimit {
+            name: "nofile".into(),
+            soft: 1024,
+            hard: 2048
+        }
+    );
+    assert_eq!(f.default_ulimits[1].hard, 50);
+    assert_eq!(f.userns_remap.as_deref(), Some("default"));
+
+    let c = merge(
+        &[],
+        r#"{"seccomp-profile":"builtin","no-new-privileges":true,"userns-remap":"u:g",
+            "default-ulimits":{"nofile":{"Name":"nofile","Hard":64000,"Soft":64000}}}"#,
+    )
+    .unwrap();
+    let f = &c.security_flags;
+    assert_eq!(f.default_ulimits.len(), 1);
+    assert_eq!(
+        (f.default_ulimits[0].soft, f.default_ulimits[0].hard),
+        (64000, 64000)
+    );
+    assert!(f.no_new_privileges);
+    assert_eq!(f.userns_remap.as_deref(), Some("u:g"));
+
+    let e = DaemonConfig::merge(&flags(&["--default-ulimit", "bogus=1"]), None).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid default ulimit: invalid ulimit type: bogus"
+    );
+    let e = merge(&["--userns-remap", "a"], r#"{"userns-remap":"b"}"#).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("userns-remap: (from flag: a, from file: b)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn security_resolves_at_start() {
+    use crate::containers::security::{userns::Files, DaemonProfile};
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f);
+    std::fs::write(p("subuid"), "").unwrap();
+    std::fs::write(p("subgid"), "").unwrap();
+    std::fs::write(p("passwd"), "").unwrap();
+    std::fs::write(p("group"), "").unwrap();
+    let (a, b, c, d) = (p("subuid"), p("subgid"), p("passwd"), p("group"));
+    let files = Files {
+        subuid: &a,
+        subgid: &b,
+        passwd: &c,
+        group: &d,
+    };
+    let mut cfg = DaemonConfig::merge(&flags(&["--userns-remap", "default"]), None).unwrap();
+    cfg.resolve_security_with(&files).unwrap();
+    let remap = cfg.security.remap.clone().unwrap();
+    assert_eq!(remap.root(), (100000, 100000));
+    assert_eq!(cfg.security.seccomp, DaemonProfile::Builtin);
+
+    let mut cfg = DaemonConfig::merge(&flags(&["--userns-remap", "nobody9"]), None).unwrap();
+    let e = cfg.resolve_security_with(&files).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("user \"nobody9\" has no ranges in {}", a.display())
+    );
+
+    let missing = p("nosuch.json");
+    let mut cfg = DaemonConfig::merge(
+        &flags(&["--seccomp-profile", missing.to_str().unwrap()]),
+        None,
+    )
+    .unwrap();
+    let e = cfg.resolve_security_with(&files).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "opening seccomp profile ({0}) failed: open {0}: no such file or directory",
+            missing.display()
+        )
+    );
+    std::fs::write(p("prof.json"), rdocker_seccomp::default_profile_json()).unwrap();
+    let mut cfg = DaemonConfig::merge(
+        &flags(&["--seccomp-profile", p("prof.json").to_str().unwrap()]),
+        None,
+    )
+    .unwrap();
+    cfg.resolve_security_with(&files).unwrap();
+    assert!(matches!(cfg.security.seccomp, DaemonProfile::Custom { .. }));
+    std::fs::write(p("bad.json"), "{").unwrap();
+    let mut cfg = DaemonConfig::merge(
+        &flags(&["--seccomp-profile", p("bad.json").to_str().unwrap()]),
+        None,
+    )
+    .unwrap();
+    assert!(cfg.resolve_security_with(&files).is_err());
+}

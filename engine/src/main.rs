@@ -10,7 +10,9 @@ use rdocker_engine::config::{DaemonConfig, Flags};
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    let cfg = match DaemonConfig::load(&flags) {
+    // Security settings resolve before logging starts: a bad profile or a user without id
+    // ranges is a configuration error, reported like the others.
+    let cfg = match DaemonConfig::load(&flags).and_then(|mut c| c.resolve_security().map(|()| c)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("rdockerd: {e}");

@@ -240,6 +240,7 @@ pub async fn run(cfg: DaemonConfig) -> Result<(), ServerError> {
             debug: cfg.debug,
             registry_mirrors: cfg.registry_mirrors.clone(),
             insecure_registries: cfg.insecure_registries.clone(),
+            security: cfg.security.clone(),
         },
     ));
     // Live restore: re-adopt running containers (their shims outlived the previous daemon).

@@ -38,6 +38,8 @@ pub struct DaemonInfo {
     pub debug: bool,
     pub registry_mirrors: Vec<String>,
     pub insecure_registries: Vec<String>,
+    /// seccomp profile, no-new-privileges, default ulimits, userns-remap (resolved).
+    pub security: crate::containers::security::DaemonSecurity,
 }
 
 impl AppState {

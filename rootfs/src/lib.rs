@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! prepare(spec, bundle)   → rprivate /, overlay (or bind) at root.path, spec mounts, /dev
+//!                           (prepare_with: the layers id-mapped for userns-remap)
 //! (runtime: hostname, PTY from <root>/dev/pts/ptmx, bind_console)
 //! pivot(root)             → pivot_root, old root detached, cwd "/"
 //! finish(spec)            → maskedPaths, readonlyPaths, read-only root when root.readonly
@@ -17,6 +18,7 @@ mod cgroup;
 mod copyup;
 mod dev;
 mod fsctx;
+mod idmap;
 mod masked;
 mod mounts;
 mod options;
@@ -25,7 +27,7 @@ mod pivot;
 mod resolve;
 mod sys;
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -45,6 +47,15 @@ pub enum RootfsError {
     },
     #[error("invalid spec: {0}")]
     Spec(String),
+    #[error(
+        "user namespace remapping needs id-mapped mounts (Linux ≥ 5.12, on a file system that \
+         supports them): {}: {source}",
+        path.display()
+    )]
+    Idmap {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A bind whose source is a file over a directory, or the reverse. runc's wording: the
     /// docker CLI picks its exit code from the text, and "is a directory" would make it 126.
     #[error(
@@ -81,15 +92,37 @@ pub(crate) fn io_err<'p>(
 /// Mount types: any filesystem (proc, sysfs, tmpfs, devpts, mqueue, …), `bind`, and `cgroup`
 /// (the container's own cgroup; the init must already be in it). Returns the absolute root path.
 pub fn prepare(spec: &Spec, bundle: &Path) -> Result<PathBuf, RootfsError> {
+    prepare_with(spec, bundle, &PrepareOptions::default())
+}
+
+/// What `prepare` cannot read from the spec.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PrepareOptions<'a> {
+    /// userns-remap: the container's user namespace. The image layers (overlay lowerdirs, or
+    /// the bind root without overlay) are mounted id-mapped through it, so their host-root
+    /// files show as owned by the container's root, with no copy or chown.
+    pub idmap_userns: Option<BorrowedFd<'a>>,
+}
+
+/// `prepare` with options.
+pub fn prepare_with(
+    spec: &Spec,
+    bundle: &Path,
+    opts: &PrepareOptions<'_>,
+) -> Result<PathBuf, RootfsError> {
     // Modes given in the spec and copied from the image must land exactly as given.
     let old_umask = rustix::process::umask(Mode::empty());
-    let res = prepare_inner(spec, bundle);
+    let res = prepare_inner(spec, bundle, opts);
     rustix::process::umask(old_umask);
     res
 }
 
 /// The set-up as a list of steps; each one is a function below.
-fn prepare_inner(spec: &Spec, bundle: &Path) -> Result<PathBuf, RootfsError> {
+fn prepare_inner(
+    spec: &Spec,
+    bundle: &Path,
+    opts: &PrepareOptions<'_>,
+) -> Result<PathBuf, RootfsError> {
     let root_spec = spec
         .root()
         .as_ref()
@@ -97,9 +130,12 @@ fn prepare_inner(spec: &Spec, bundle: &Path) -> Result<PathBuf, RootfsError> {
     let root = absolute_root(bundle, root_spec.path())?;
     let propagation = rootfs_propagation(spec)?;
     isolate_mount_tree(spec, propagation)?;
-    match overlay::Overlay::from_annotations(spec.annotations().as_ref())? {
-        Some(ov) => ov.mount(&root)?,
-        None => overlay::bind_self(&root)?,
+    let overlay = overlay::Overlay::from_annotations(spec.annotations().as_ref())?;
+    match (overlay, opts.idmap_userns) {
+        (Some(ov), None) => ov.mount(&root)?,
+        (Some(ov), Some(userns)) => ov.mount_idmapped(&root, userns)?,
+        (None, None) => overlay::bind_self(&root)?,
+        (None, Some(userns)) => overlay::bind_self_mapped(&root, userns)?,
     }
     // Opened after the root mount, so that it refers to the overlay, not the directory below.
     let root_fd = open(
@@ -112,8 +148,11 @@ fn prepare_inner(spec: &Spec, bundle: &Path) -> Result<PathBuf, RootfsError> {
         root: root_fd.as_fd(),
         bundle,
     };
-    let spec_mounts = spec.mounts().as_deref().unwrap_or_default();
-    for m in spec_mounts {
+    let mut spec_mounts = std::borrow::Cow::Borrowed(spec.mounts().as_deref().unwrap_or_default());
+    if opts.idmap_userns.is_some() {
+        spec_mounts = std::borrow::Cow::Owned(idmap::owned_mounts(spec, &spec_mounts));
+    }
+    for m in spec_mounts.iter() {
         mounts::mount_entry(&ctx, m)?;
     }
     let dev_is_tmpfs = spec_mounts
@@ -217,6 +256,20 @@ pub fn finish(spec: &Spec) -> Result<(), RootfsError> {
 pub fn mount_overlay_legacy(spec: &Spec, target: &Path) -> Result<(), RootfsError> {
     match overlay::Overlay::from_annotations(spec.annotations().as_ref())? {
         Some(ov) => ov.mount_legacy(target),
+        None => Err(RootfsError::Spec("no overlay annotations".into())),
+    }
+}
+
+/// Test hook, not part of the API: mounts the spec's overlay at `target` with its layers
+/// id-mapped through `userns`, as `prepare_with` does.
+#[doc(hidden)]
+pub fn mount_overlay_idmapped(
+    spec: &Spec,
+    target: &Path,
+    userns: BorrowedFd<'_>,
+) -> Result<(), RootfsError> {
+    match overlay::Overlay::from_annotations(spec.annotations().as_ref())? {
+        Some(ov) => ov.mount_idmapped(target, userns),
         None => Err(RootfsError::Spec("no overlay annotations".into())),
     }
 }

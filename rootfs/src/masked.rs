@@ -32,6 +32,8 @@ fn open_target(path: &Path) -> Result<Option<OwnedFd>, Errno> {
 
 /// Hides each path: an empty read-only tmpfs over a directory, `/dev/null` over anything else.
 pub(crate) fn mask(paths: &[String]) -> Result<(), RootfsError> {
+    // Opened and checked once, lazily (only files need it); every mask is cloned from this fd.
+    let mut null: Option<OwnedFd> = None;
     for p in paths {
         let path = Path::new(p);
         let Some(target) = open_target(path).map_err(io_err("open masked path", path))? else {
@@ -41,16 +43,61 @@ pub(crate) fn mask(paths: &[String]) -> Result<(), RootfsError> {
         let mnt = if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
             empty_ro_tmpfs().map_err(io_err("mount tmpfs to mask", path))?
         } else {
+            let null_fd = match &mut null {
+                Some(fd) => fd,
+                empty => empty.insert(real_dev_null()?),
+            };
             open_tree(
-                CWD,
-                "/dev/null",
-                OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+                null_fd.as_fd(),
+                "",
+                OpenTreeFlags::OPEN_TREE_CLONE
+                    | OpenTreeFlags::OPEN_TREE_CLOEXEC
+                    | OpenTreeFlags::AT_EMPTY_PATH,
             )
             .map_err(io_err("open_tree", Path::new("/dev/null")))?
         };
         attach(mnt.as_fd(), target.as_fd()).map_err(io_err("mask", path))?;
     }
     Ok(())
+}
+
+/// The container's `/dev/null`, checked to be the null device (character 1:3) before any file
+/// is masked with it: an image (or a racing process) that put a symlink or another file there
+/// would otherwise have us bind that over `/proc/...` (CVE-2025-31133's class).
+fn real_dev_null() -> Result<OwnedFd, RootfsError> {
+    let path = Path::new("/dev/null");
+    let fd = rustix::fs::open(
+        path,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io_err("open", path))?;
+    let st = fstat(&fd).map_err(io_err("stat", path))?;
+    let kind = FileType::from_raw_mode(st.st_mode);
+    let rdev = st.st_rdev;
+    if kind == FileType::CharacterDevice
+        && (rustix::fs::major(rdev), rustix::fs::minor(rdev)) == (1, 3)
+    {
+        return Ok(fd);
+    }
+    let what = match kind {
+        FileType::Symlink => "a symlink".to_string(),
+        FileType::CharacterDevice => format!(
+            "the character device {}:{}",
+            rustix::fs::major(rdev),
+            rustix::fs::minor(rdev)
+        ),
+        FileType::RegularFile => "a regular file".to_string(),
+        FileType::Directory => "a directory".to_string(),
+        other => format!("{other:?}"),
+    };
+    Err(RootfsError::Io {
+        op: "refusing to mask paths with",
+        path: path.to_path_buf(),
+        source: std::io::Error::other(format!(
+            "it is {what}, not the null device (character device 1:3)"
+        )),
+    })
 }
 
 fn empty_ro_tmpfs() -> Result<OwnedFd, Errno> {

@@ -2,15 +2,15 @@
 //! `root.path` onto itself (pivot_root needs a mount point either way).
 
 use std::collections::HashMap;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{open, Mode, OFlags, CWD};
 use rustix::io::Errno;
 use rustix::mount::{
-    fsconfig_create, fsconfig_set_string, fsmount, fsopen, mount, open_tree, FsMountFlags,
-    FsOpenFlags, MountAttrFlags, MountFlags, OpenTreeFlags,
+    fsconfig_create, fsconfig_set_string, fsmount, fsopen, mount, move_mount, open_tree,
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MoveMountFlags, OpenTreeFlags,
 };
 
 use crate::sys::attach;
@@ -110,6 +110,35 @@ impl Overlay {
         }
     }
 
+    /// The overlay with its lower layers id-mapped through `userns` (userns-remap): each
+    /// layer's id-mapped clone is attached over the layer's own path, which only this (already
+    /// private) mount namespace sees, and overlayfs is given the paths as usual. Upper and work
+    /// dir stay unmapped: they belong to the container and its mapped root owns them already.
+    ///
+    /// Handing the detached clones to overlayfs as fds (`FSCONFIG_SET_FD` "lowerdir+", Linux ≥
+    /// 6.13) works too, but closing them afterwards tears down one anonymous mount namespace
+    /// per layer: measured ~150 µs more for 2 layers, where this way costs about the same as an
+    /// unmapped overlay (rootfs/tests/idmap.rs prints both), and it works on every kernel with
+    /// id-mapped overlay layers.
+    pub fn mount_idmapped(&self, target: &Path, userns: BorrowedFd<'_>) -> Result<(), RootfsError> {
+        for (i, path) in self.lower.iter().enumerate() {
+            // Mapped once: an id-mapped mount cannot be id-mapped again.
+            if self.lower[..i].contains(path) {
+                continue;
+            }
+            let clone = crate::idmap::clone_mapped(path, userns)?;
+            move_mount(
+                clone.as_fd(),
+                c"",
+                CWD,
+                path,
+                MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+            )
+            .map_err(crate::io_err("attach id-mapped layer", path))?;
+        }
+        self.mount(target)
+    }
+
     fn mount_new_api(&self, target: &Path) -> Result<(), NewApi> {
         let fs = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC).map_err(|e| match e {
             Errno::NOSYS => NewApi::Unsupported,
@@ -184,6 +213,19 @@ impl Overlay {
 enum NewApi {
     Unsupported,
     Failed(&'static str, std::io::Error),
+}
+
+/// Without an overlay, under userns-remap: the root bound onto itself id-mapped, so that its
+/// files (owned by host ids) show as the container's own.
+pub(crate) fn bind_self_mapped(target: &Path, userns: BorrowedFd<'_>) -> Result<(), RootfsError> {
+    let tree = crate::idmap::clone_mapped_tree(target, userns)?;
+    let dir = open(
+        target,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(crate::io_err("open root", target))?;
+    attach(tree.as_fd(), dir.as_fd()).map_err(crate::io_err("bind root", target))
 }
 
 /// Without an overlay: a recursive bind of the root onto itself.

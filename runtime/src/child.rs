@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{Process, Spec};
 
 use crate::error::{Context, ShimError};
-use crate::{caps, lookup, procattrs, pty, sys, tinyinit, user};
+use crate::isolation::Isolation;
+use crate::timings::{timed, Timings};
+use crate::{caps, cgroupjoin, cwd, lookup, procattrs, pty, sys, sysctl, timings, tinyinit, user};
 
 pub enum Stdio {
     Pipes {
@@ -30,9 +32,24 @@ pub enum Target<'a> {
         join: Vec<(OwnedFd, libc::c_int)>,
         new_uts: bool,
         new_net: bool,
+        /// CLONE_NEWCGROUP is left out of the clone and unshared after the cgroup join, so
+        /// that the namespace's root is the container's cgroup, not the shim's.
+        new_cgroup: bool,
+        iso: Isolation,
     },
     /// An exec: the container's namespaces, mount namespace last.
-    Exec { ns: Vec<(OwnedFd, libc::c_int)> },
+    Exec {
+        ns: Vec<(OwnedFd, libc::c_int)>,
+        iso: Isolation,
+    },
+}
+
+impl Target<'_> {
+    pub fn isolation(&self) -> &Isolation {
+        match self {
+            Target::Container { iso, .. } | Target::Exec { iso, .. } => iso,
+        }
+    }
 }
 
 pub struct ChildSetup<'a> {
@@ -49,6 +66,8 @@ pub struct ChildSetup<'a> {
     pub init: bool,
     /// The shim's pid when it is visible from the child (no new pid namespace).
     pub shim_pid: Option<libc::pid_t>,
+    /// userns-remap: the container's user namespace (made by the shim), joined last.
+    pub userns: Option<crate::userns::UserNs>,
 }
 
 /// Everything execve needs, computed before the ready line so that "start" cannot fail on it.
@@ -62,14 +81,17 @@ pub struct Prepared {
 
 /// Runs in the child; never returns.
 pub fn run(setup: ChildSetup<'_>) -> ! {
-    let prepared = match prepare(&setup) {
+    let mut t = Timings::default();
+    let prepared = match prepare(&setup, &mut t) {
         Ok(p) => p,
         Err(e) => {
             report(&setup.sync_w, &error_line(&e));
             sys::exit_now(1);
         }
     };
-    report(&setup.sync_w, "{\"ok\":true}\n");
+    // From here on (with no_new_privs) the seccomp filter is in force: only write, read,
+    // close, rt_sig*, close_range and execve (or the init's fork/wait) follow.
+    report(&setup.sync_w, &timings::ready_line(&t));
     match sys::read_byte(&setup.start_r) {
         Ok(Some(_)) => {}
         // The shim is gone (or asked us to go away): never run the process.
@@ -96,11 +118,21 @@ fn report(sync_w: &OwnedFd, line: &str) {
 }
 
 /// The init sequence, step by step; each step says what failed in its error.
-fn prepare(s: &ChildSetup<'_>) -> Result<Prepared, ShimError> {
+fn prepare(s: &ChildSetup<'_>, t: &mut Timings) -> Result<Prepared, ShimError> {
+    // First, before any mount or allocation: from here on the container's cgroups pay.
+    timed(&mut t.cgroup_join, || {
+        cgroupjoin::join(&s.target.isolation().cgroups)
+    })?;
     sys::set_nondumpable().ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+    if let Target::Container {
+        new_cgroup: true, ..
+    } = &s.target
+    {
+        sys::unshare(libc::CLONE_NEWCGROUP).ctx(|| "unshare(CLONE_NEWCGROUP)")?;
+    }
     join_namespaces(&s.target)?;
     connect_pipes(&s.stdio)?;
-    let root = build_root(&s.target)?;
+    let root = build_root(&s.target, s.userns.as_ref(), t)?;
     if let Stdio::Terminal { sock } = &s.stdio {
         let pts = match &root {
             Some(r) => r.join("dev/pts"),
@@ -111,15 +143,19 @@ fn prepare(s: &ChildSetup<'_>) -> Result<Prepared, ShimError> {
     let cwd = working_dir(s.process);
     if let (Some(root), Target::Container { spec, .. }) = (&root, &s.target) {
         rdocker_rootfs::pivot(root)?;
+        // Our own /proc is mounted; readonlyPaths (finish) make /proc/sys read-only.
+        if let Some(keys) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
+            sysctl::apply(keys)?;
+        }
         // Before a read-only remount; created as root, as docker does.
-        create_cwd(cwd)?;
+        crate::userns::owned_by_root(s.userns.as_ref(), cwd, || cwd::create(cwd))?;
         rdocker_rootfs::finish(spec)?;
     } else {
-        create_cwd(cwd)?;
+        cwd::create(cwd)?;
     }
     let (ids, home) = resolve_user(s)?;
-    become_user(s.process, &ids)?;
-    enter_cwd(cwd)?;
+    become_user(s, &ids, t)?;
+    cwd::enter(cwd)?;
     let env = environment(s.process, &home);
     let args = s.process.args().clone().unwrap_or_default();
     let arg0 = args
@@ -128,7 +164,11 @@ fn prepare(s: &ChildSetup<'_>) -> Result<Prepared, ShimError> {
         .ok_or_else(|| ShimError::Spec("process.args is empty".into()))?;
     let path = lookup::find(&arg0, &env)?;
     arm_parent_death(s.shim_pid)?;
-    procattrs::no_new_privs(s.process)?;
+    if no_new_privs(s.process) {
+        procattrs::no_new_privs(s.process)?;
+        // The last step: the filter then covers everything the container runs.
+        load_seccomp(s, t)?;
+    }
     Ok(Prepared {
         path: cstring(path.as_os_str().as_bytes())?,
         argv: args
@@ -159,21 +199,30 @@ fn connect_pipes(stdio: &Stdio) -> Result<(), ShimError> {
 }
 
 /// For a container: loopback up, the rootfs crate's mounts, the hostname. Returns the root.
-fn build_root(t: &Target<'_>) -> Result<Option<PathBuf>, ShimError> {
+fn build_root(
+    target: &Target<'_>,
+    userns: Option<&crate::userns::UserNs>,
+    t: &mut Timings,
+) -> Result<Option<PathBuf>, ShimError> {
     let Target::Container {
         spec,
         bundle,
         new_uts,
         new_net,
         ..
-    } = t
+    } = target
     else {
         return Ok(None);
     };
     if *new_net {
         sys::loopback_up().ctx(|| "set the loopback interface up")?;
     }
-    let root = rdocker_rootfs::prepare(spec, bundle)?;
+    let opts = rdocker_rootfs::PrepareOptions {
+        idmap_userns: userns.map(|u| u.fd.as_fd()),
+    };
+    let root = timed(&mut t.rootfs, || {
+        rdocker_rootfs::prepare_with(spec, bundle, &opts)
+    })?;
     if *new_uts {
         set_hostname(spec)?;
     }
@@ -189,22 +238,37 @@ fn working_dir(p: &Process) -> &Path {
     }
 }
 
-fn create_cwd(cwd: &Path) -> Result<(), ShimError> {
-    std::fs::create_dir_all(cwd).ctx(|| format!("create working directory {}", cwd.display()))
+fn no_new_privs(p: &Process) -> bool {
+    p.no_new_privileges() == Some(true)
 }
 
-/// rlimits, capabilities and the uid/gid change, in the order the kernel needs them.
-fn become_user(p: &Process, ids: &Ids) -> Result<(), ShimError> {
+fn load_seccomp(s: &ChildSetup<'_>, t: &mut Timings) -> Result<(), ShimError> {
+    match &s.target.isolation().seccomp {
+        Some(f) => timed(&mut t.seccomp_load, || f.load()),
+        None => Ok(()),
+    }
+}
+
+/// rlimits, seccomp (without no_new_privs), capabilities and the uid/gid change, in the order
+/// the kernel needs them.
+fn become_user(s: &ChildSetup<'_>, ids: &Ids, t: &mut Timings) -> Result<(), ShimError> {
+    t.userns += crate::userns::enter(s.userns.as_ref())?;
+    let p = s.process;
     procattrs::before_user(p)?;
+    if !no_new_privs(p) {
+        // Without no_new_privs the kernel wants CAP_SYS_ADMIN for this, which the bounding-set
+        // drop and the uid change are about to take away (runc loads it here too).
+        load_seccomp(s, t)?;
+    }
     let caps = p.capabilities().as_ref();
     if let Some(c) = caps {
-        caps::before_user(c)?;
+        timed(&mut t.caps, || caps::before_user(c))?;
     }
     switch_user(ids)?;
     // A uid change resets "dumpable" to fs.suid_dumpable, which may be 1.
     sys::set_nondumpable().ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     if let Some(c) = caps {
-        caps::after_user(c)?;
+        timed(&mut t.caps, || caps::after_user(c))?;
     }
     Ok(())
 }
@@ -229,7 +293,7 @@ fn cstring(b: &[u8]) -> Result<CString, ShimError> {
 fn join_namespaces(t: &Target<'_>) -> Result<(), ShimError> {
     let list = match t {
         Target::Container { join, .. } => join,
-        Target::Exec { ns } => ns,
+        Target::Exec { ns, .. } => ns,
     };
     for (fd, kind) in list {
         sys::setns(fd.as_fd(), *kind).ctx(|| format!("join namespace ({})", ns_name(*kind)))?;
@@ -245,6 +309,7 @@ pub fn ns_name(kind: libc::c_int) -> &'static str {
         libc::CLONE_NEWNS => "mnt",
         libc::CLONE_NEWPID => "pid",
         libc::CLONE_NEWCGROUP => "cgroup",
+        libc::CLONE_NEWUSER => "user",
         _ => "namespace",
     }
 }
@@ -343,20 +408,6 @@ fn switch_user(ids: &Ids) -> Result<(), ShimError> {
                 std::io::Error::last_os_error(),
             ));
         }
-    }
-    Ok(())
-}
-
-fn enter_cwd(cwd: &Path) -> Result<(), ShimError> {
-    std::env::set_current_dir(cwd)
-        .ctx(|| format!("chdir to working directory {}", cwd.display()))?;
-    // getcwd prefixes "(unreachable)" when the directory lies outside our root.
-    let now = rustix::process::getcwd(Vec::new()).ctx(|| "getcwd")?;
-    if !now.to_bytes().starts_with(b"/") {
-        return Err(ShimError::Spec(format!(
-            "working directory {} is outside the container's root",
-            cwd.display()
-        )));
     }
     Ok(())
 }

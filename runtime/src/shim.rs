@@ -13,21 +13,28 @@ use rustix::fs::{Mode, OFlags};
 use crate::args::Command;
 use crate::child::{ns_name, Target};
 use crate::error::{Context, ShimError};
+use crate::isolation::Isolation;
 use crate::logfile::LogWriter;
 use crate::server::{Server, Sockets};
 use crate::spawn::{spawn, SpawnRequest};
 use crate::state::{write_atomic, State, Status};
-use crate::sys;
+use crate::{sys, sysctl};
 
 /// Runs a command to the end; returns the shim's exit status.
 pub fn main(cmd: Command) -> i32 {
+    // Whatever the caller leaked to us (fds without CLOEXEC) must never reach a container.
+    let _ = sys::close_from_3();
     // A new session: signals to the daemon's process group must not reach the shim.
     let _ = rustix::process::setsid();
     let mut sockets = Vec::new();
     match setup(cmd, &mut sockets) {
-        Ok(server) => {
+        Ok((server, timings)) => {
             let pid = server.state.pid;
-            announce(&format!("{{\"pid\":{pid}}}\n"));
+            let line = match timings {
+                Some(t) => serde_json::json!({"pid": pid, "timings_us": t}),
+                None => serde_json::json!({"pid": pid}),
+            };
+            announce(&format!("{line}\n"));
             crate::trim::drop_text_pages();
             server.run();
             0
@@ -55,7 +62,10 @@ fn announce(line: &str) {
     }
 }
 
-fn setup(cmd: Command, sockets: &mut Vec<PathBuf>) -> Result<Server, ShimError> {
+/// The server, and the init's set-up timings from its ready line.
+type Setup = (Server, Option<serde_json::Value>);
+
+fn setup(cmd: Command, sockets: &mut Vec<PathBuf>) -> Result<Setup, ShimError> {
     match cmd {
         Command::Container {
             id: _,
@@ -71,9 +81,11 @@ fn setup(cmd: Command, sockets: &mut Vec<PathBuf>) -> Result<Server, ShimError> 
                 .clone()
                 .ok_or_else(|| ShimError::Spec("no process in config.json".into()))?;
             let annotations = spec.annotations().clone().unwrap_or_default();
+            let iso = Isolation::from_annotations(&annotations)?;
+            let (flags, join, joined_pid) = namespaces(&spec)?;
+            check_sysctl(&spec, flags, &join)?;
             let bound = listen(&run_dir, sockets)?;
             let log = log_path.as_deref().map(LogWriter::open).transpose()?;
-            let (flags, join, joined_pid) = namespaces(&spec)?;
             let created = spawn(SpawnRequest {
                 target: Target::Container {
                     spec: &spec,
@@ -81,8 +93,11 @@ fn setup(cmd: Command, sockets: &mut Vec<PathBuf>) -> Result<Server, ShimError> 
                     join,
                     new_uts: flags & libc::CLONE_NEWUTS != 0,
                     new_net: flags & libc::CLONE_NEWNET != 0,
+                    new_cgroup: flags & libc::CLONE_NEWCGROUP != 0,
+                    iso,
                 },
-                clone_flags: flags,
+                // The cgroup namespace is unshared by the child, after its cgroup join.
+                clone_flags: flags & !libc::CLONE_NEWCGROUP,
                 process: &process,
                 user: annotations.get("io.rdocker.user").cloned(),
                 group_add: group_add(&annotations)?,
@@ -95,7 +110,7 @@ fn setup(cmd: Command, sockets: &mut Vec<PathBuf>) -> Result<Server, ShimError> 
         Command::Exec {
             id: _,
             container_pid,
-            bundle: _,
+            bundle,
             run_dir,
             process,
             stdin,
@@ -103,10 +118,12 @@ fn setup(cmd: Command, sockets: &mut Vec<PathBuf>) -> Result<Server, ShimError> 
             let text = std::fs::read(&process).ctx(|| format!("read {}", process.display()))?;
             let proc: Process = serde_json::from_slice(&text)
                 .map_err(|e| ShimError::Spec(format!("{}: {e}", process.display())))?;
+            // The container's cgroups and seccomp filter apply to its exec processes too.
+            let iso = Isolation::from_bundle(&bundle)?;
             let bound = listen(&run_dir, sockets)?;
             let ns = container_namespaces(container_pid)?;
             let created = spawn(SpawnRequest {
-                target: Target::Exec { ns },
+                target: Target::Exec { ns, iso },
                 clone_flags: 0,
                 process: &proc,
                 user: proc.user().username().clone(),
@@ -122,11 +139,12 @@ fn setup(cmd: Command, sockets: &mut Vec<PathBuf>) -> Result<Server, ShimError> 
 
 fn finish(
     sockets: Sockets,
-    created: crate::spawn::Created,
+    mut created: crate::spawn::Created,
     log: Option<LogWriter>,
     state_path: PathBuf,
     process: &Process,
-) -> Result<Server, ShimError> {
+) -> Result<Setup, ShimError> {
+    let timings = created.timings.take();
     let state = State {
         shim_pid: rustix::process::getpid().as_raw_nonzero().get(),
         pid: created.pid,
@@ -141,14 +159,37 @@ fn finish(
         let _ = crate::spawn::reap(created.pid);
         return Err(e);
     }
-    Ok(Server::new(
+    let server = Server::new(
         sockets,
         created,
         log,
         state,
         state_path,
         process.terminal().unwrap_or(false),
-    ))
+    );
+    Ok((server, timings))
+}
+
+/// linux.sysctl: only keys scoped by the container's own namespaces (refused before clone).
+fn check_sysctl(spec: &Spec, flags: libc::c_int, join: &Joins) -> Result<(), ShimError> {
+    let Some(keys) = spec.linux().as_ref().and_then(|l| l.sysctl().clone()) else {
+        return Ok(());
+    };
+    let joined_other = |kind: libc::c_int| -> Result<bool, ShimError> {
+        for (fd, k) in join {
+            if *k == kind {
+                return sys::is_other_ns(fd.as_fd(), ns_name(kind))
+                    .ctx(|| format!("stat the joined {} namespace", ns_name(kind)));
+            }
+        }
+        Ok(false)
+    };
+    let scope = sysctl::Scope {
+        new_net: flags & libc::CLONE_NEWNET != 0 || joined_other(libc::CLONE_NEWNET)?,
+        new_ipc: flags & libc::CLONE_NEWIPC != 0 || joined_other(libc::CLONE_NEWIPC)?,
+        new_uts: flags & libc::CLONE_NEWUTS != 0 || joined_other(libc::CLONE_NEWUTS)?,
+    };
+    sysctl::check(&keys, scope)
 }
 
 /// Binds both sockets; `cleanup` learns each path as soon as it exists.
@@ -204,6 +245,8 @@ fn namespaces(spec: &Spec) -> Result<(libc::c_int, Joins, bool), ShimError> {
             LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
             LinuxNamespaceType::Uts => libc::CLONE_NEWUTS,
             LinuxNamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
+            // Made (or opened) by spawn and joined last by the init: userns.rs.
+            LinuxNamespaceType::User => continue,
             other => {
                 return Err(ShimError::Spec(format!(
                     "namespace {other:?} is not supported"
@@ -238,8 +281,9 @@ fn open_ns(path: &Path) -> Result<OwnedFd, ShimError> {
         .ctx(|| format!("open namespace {}", path.display()))
 }
 
-/// For an exec: the container's ipc, uts, net and mnt namespaces (mnt last, it changes our
-/// root); its pid namespace is joined here so that the forked child is born in it.
+/// For an exec: the container's ipc, uts, net, cgroup (when it has its own; the child joins
+/// it after its cgroups) and mnt namespaces (mnt last, it changes our root); its pid namespace
+/// is joined here so that the forked child is born in it.
 fn container_namespaces(pid: i32) -> Result<Joins, ShimError> {
     let mut out = Vec::new();
     let pidns = open_ns(Path::new(&format!("/proc/{pid}/ns/pid")))?;
@@ -247,10 +291,24 @@ fn container_namespaces(pid: i32) -> Result<Joins, ShimError> {
         libc::CLONE_NEWIPC,
         libc::CLONE_NEWUTS,
         libc::CLONE_NEWNET,
+        libc::CLONE_NEWCGROUP,
         libc::CLONE_NEWNS,
     ] {
         let path = format!("/proc/{pid}/ns/{}", ns_name(kind));
-        out.push((open_ns(Path::new(&path))?, kind));
+        let fd = open_ns(Path::new(&path))?;
+        let own_cgroupns = || {
+            sys::is_other_ns(fd.as_fd(), "cgroup")
+                .map(|other| !other)
+                .ctx(|| format!("stat {path}"))
+        };
+        if kind == libc::CLONE_NEWCGROUP && own_cgroupns()? {
+            continue;
+        }
+        out.push((fd, kind));
+    }
+    // userns-remap: the user namespace last, after the joins that need host root.
+    if let Some(fd) = crate::userns::open_container(pid)? {
+        out.push((fd, libc::CLONE_NEWUSER));
     }
     sys::setns(pidns.as_fd(), libc::CLONE_NEWPID)
         .ctx(|| format!("join the pid namespace of container process {pid}"))?;

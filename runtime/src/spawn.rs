@@ -38,6 +38,8 @@ pub struct Created {
     pub master: Option<OwnedFd>,
     pub sync_r: OwnedFd,
     pub start_w: OwnedFd,
+    /// The init's set-up timings from its ready line (`timings_us`).
+    pub timings: Option<serde_json::Value>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), ShimError> {
@@ -81,6 +83,12 @@ pub fn spawn(req: SpawnRequest<'_>) -> Result<Created, ShimError> {
         }
     };
     let shim_pid = rustix::process::getpid().as_raw_nonzero().get();
+    // Before the init exists: it is cloned into the host's user namespace and joins this one
+    // last (userns.rs).
+    let userns = match &req.target {
+        Target::Container { spec, .. } => crate::userns::from_spec(spec)?,
+        Target::Exec { .. } => None,
+    };
 
     let pid = sys::clone_fork(req.clone_flags).ctx(|| "clone the container's init")?;
     if pid == 0 {
@@ -95,9 +103,11 @@ pub fn spawn(req: SpawnRequest<'_>) -> Result<Created, ShimError> {
             start_r,
             init: req.init,
             shim_pid: req.parent_visible.then_some(shim_pid),
+            userns,
         });
     }
-    drop((stdio, sync_w, start_r, req.target));
+    // The init holds the user namespace now (by fd, then as a member).
+    drop((stdio, sync_w, start_r, req.target, userns));
     let created = finish_create(
         pid,
         sync_r,
@@ -148,7 +158,7 @@ fn finish_create(
             }
         }
     }
-    read_ready(&sync_r)?;
+    let timings = read_ready(&sync_r)?;
     for (fd, _) in &outputs {
         set_nonblocking(fd)?;
     }
@@ -163,6 +173,7 @@ fn finish_create(
         master,
         sync_r,
         start_w,
+        timings,
     })
 }
 
@@ -171,8 +182,8 @@ pub fn set_nonblocking(fd: &OwnedFd) -> Result<(), ShimError> {
     rustix::fs::fcntl_setfl(fd, flags | OFlags::NONBLOCK).ctx(|| "fcntl(F_SETFL, O_NONBLOCK)")
 }
 
-/// Reads the child's first line: `{"ok":true}` or its error.
-fn read_ready(sync_r: &OwnedFd) -> Result<(), ShimError> {
+/// Reads the child's first line: `{"ok":true,"timings_us":{..}}` or its error.
+fn read_ready(sync_r: &OwnedFd) -> Result<Option<serde_json::Value>, ShimError> {
     let mut line = Vec::new();
     while let Some(b) = sys::read_byte(sync_r).ctx(|| "read from the container's init")? {
         if b == b'\n' {
@@ -185,7 +196,8 @@ fn read_ready(sync_r: &OwnedFd) -> Result<(), ShimError> {
             "the container's init exited during set-up without a message".into(),
         ));
     }
-    parse_child_line(&line)
+    parse_child_line(&line)?;
+    Ok(crate::timings::from_ready_line(&line))
 }
 
 /// A child line is `{"ok":true}` or `{"error":"...","exit_code":N}`.

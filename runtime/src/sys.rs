@@ -36,6 +36,15 @@ pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
     check(r.into()).map(drop)
 }
 
+/// Whether the namespace behind `fd` is not the caller's own namespace of kind `name`
+/// ("net", "ipc", "cgroup", ...).
+pub fn is_other_ns(fd: BorrowedFd<'_>, name: &str) -> io::Result<bool> {
+    let theirs = rustix::fs::fstat(fd)?;
+    let own = format!("/proc/self/ns/{name}");
+    let ours = rustix::fs::statat(rustix::fs::CWD, own.as_str(), rustix::fs::AtFlags::empty())?;
+    Ok((theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino))
+}
+
 /// Marks every fd from 3 up close-on-exec, so nothing of the shim leaks into the container.
 pub fn cloexec_from_3() -> io::Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags; no memory involved.
@@ -48,6 +57,22 @@ pub fn cloexec_from_3() -> io::Result<()> {
         )
     };
     check(r).map(drop)
+}
+
+/// Closes every fd from 3 up: what the shim inherited by mistake never reaches a container,
+/// and the `--init` PID 1 keeps none of the shim's fds.
+pub fn close_from_3() -> io::Result<()> {
+    // SAFETY: close_range closes fds only; callers hold no OwnedFd in that range (at the shim's
+    // start nothing is open yet, in the init every fd it still needs was dropped).
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    check(r).map(drop)
+}
+
+/// unshare(2) of namespaces that need no fork (CLONE_NEWCGROUP).
+pub fn unshare(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: unshare takes an integer; the flags used here do not touch memory or fds.
+    let r = unsafe { libc::unshare(flags) };
+    check(r.into()).map(drop)
 }
 
 fn prctl(op: libc::c_int, arg: libc::c_ulong) -> io::Result<()> {

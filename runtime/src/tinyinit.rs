@@ -34,6 +34,8 @@ pub fn run(p: &Prepared, sync_w: OwnedFd) -> ! {
     }
     // Only the process holds the sync pipe now: its execve closes it.
     drop(sync_w);
+    // Nothing of the shim's (listening sockets, log file) stays open in the container's PID 1.
+    let _ = sys::close_from_3();
     let _ = sys::set_name("rdocker-init");
     let args: Vec<_> = p.argv.iter().map(|a| a.to_string_lossy()).collect();
     let _ = sys::set_cmdline(&format!("rdocker-init -- {}", args.join(" ")));

@@ -4,7 +4,6 @@
 mod common;
 
 use std::io::Write;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -74,43 +73,6 @@ impl Gone for Shim {
         self.reap();
         std::os::unix::net::UnixStream::connect(dir.join("ctl.sock")).is_err()
     }
-}
-
-fn exec(
-    shim: &Shim,
-    b: &Bundle,
-    process: serde_json::Value,
-    stdin: bool,
-) -> Result<Shim, (serde_json::Value, std::process::Child)> {
-    let run_dir = b.tmp.path().join(format!("x{}", rand_suffix()));
-    std::fs::create_dir(&run_dir).unwrap();
-    let pj = run_dir.join("process.json");
-    std::fs::write(&pj, process.to_string()).unwrap();
-    let mut cmd = Command::new(SHIM);
-    cmd.args([
-        "exec",
-        "--id",
-        "e1",
-        "--container-pid",
-        &shim.pid.to_string(),
-        "--bundle",
-    ])
-    .arg(&b.bundle)
-    .arg("--run-dir")
-    .arg(&run_dir)
-    .arg("--process")
-    .arg(&pj);
-    if stdin {
-        cmd.arg("--stdin");
-    }
-    launch(&mut cmd, &run_dir)
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod dockerd;
 pub mod fixtures;
 pub mod interactive;
 pub mod netfault;
+pub mod probe;
 pub mod procs;
 pub mod pty;
 pub mod pyenv;

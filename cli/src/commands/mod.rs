@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod kill;
 pub mod login;
 pub mod logs;
+pub mod pause;
 pub mod prune;
 pub mod ps;
 pub mod pull;
@@ -20,9 +21,11 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod tag;
 pub mod top;
+pub mod update;
 pub mod version;
 pub mod volume;
 pub mod wait;
@@ -93,7 +96,10 @@ pub fn usage_of(cmd: &str) -> &'static str {
         "ps" | "container ls" | "container ps" | "container list" | "container prune"
         | "volume ls" | "volume list" | "volume prune" => "[OPTIONS]",
         "logs" | "attach" | "container logs" | "container attach" => "[OPTIONS] CONTAINER",
-        "wait" | "container wait" => "CONTAINER [CONTAINER...]",
+        "wait" | "container wait" | "pause" | "unpause" | "container pause"
+        | "container unpause" => "CONTAINER [CONTAINER...]",
+        "stats" | "container stats" => "[OPTIONS] [CONTAINER...]",
+        "update" | "container update" => "[OPTIONS] CONTAINER [CONTAINER...]",
         "exec" | "container exec" => "[OPTIONS] CONTAINER COMMAND [ARG...]",
         "top" | "container top" => "CONTAINER [ps OPTIONS]",
         "rename" | "container rename" => "CONTAINER NEW_NAME",
@@ -133,10 +139,12 @@ pub fn check_args(args: &[String], arity: Arity, name: &str) -> anyhow::Result<(
         Arity::AtMost(k) if n > k => format!("requires at most {k} {}", plural(k)),
         _ => return Ok(()),
     };
-    Err(status_err(
-        1,
-        format!("rdocker: '{name}' {what}{}", usage_footer(name)),
-    ))
+    let mut msg = format!("rdocker: '{name}' {what}{}", usage_footer(name));
+    if matches!(arity, Arity::AtLeast(_)) {
+        // docker 28's RequiresMinArgs alone says "See" where the others say "Run".
+        msg = msg.replacen("\n\nRun '", "\n\nSee '", 1);
+    }
+    Err(status_err(1, msg))
 }
 
 /// docker's formatter.Context: a `table` format goes through the tabwriter under a header
@@ -278,6 +286,10 @@ mod tests {
             .starts_with("rdocker: 'rdocker version' accepts no arguments\n"));
         let e = check_args(&[], Arity::AtLeast(1), "rdocker rmi").expect_err("error");
         assert_eq!(e.downcast_ref::<StatusError>().map(|s| s.code), Some(1));
+        assert_eq!(
+            e.to_string(),
+            "rdocker: 'rdocker rmi' requires at least 1 argument\n\nUsage:  rdocker rmi [OPTIONS] IMAGE [IMAGE...]\n\nSee 'rdocker rmi --help' for more information"
+        );
         let e = check_args(&[], Arity::Exactly(2), "rdocker tag").expect_err("error");
         assert!(e.to_string().starts_with(
             "rdocker: 'rdocker tag' requires 2 arguments\n\nUsage:  rdocker tag SOURCE_IMAGE"

@@ -48,8 +48,12 @@ pub fn run(ctx: &Ctx, name: &str, a: RunArgs) -> Result<()> {
             .ok_or_else(|| cmd_error(name, &format!("Invalid detach keys ({k}) provided"), 125))?,
         None => streams::DEFAULT_DETACH_KEYS.to_vec(),
     };
-    let id = create_container(ctx, &a.opts, body, a.quiet)
-        .map_err(|e| cmd_error(name, &format!("{e:#}"), 125))?;
+    // docker's toStatusError picks the status of a failed create as of a failed start
+    // (a missing --device is 127).
+    let id = create_container(ctx, &a.opts, body, a.quiet).map_err(|e| {
+        let msg = format!("{e:#}");
+        cmd_error(name, &msg, start_exit_code(&msg))
+    })?;
     let start_path = api_path(&format!("/containers/{}/start", path_escape(&id)));
     let start = || -> Result<()> {
         ctx.client

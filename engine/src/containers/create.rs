@@ -125,6 +125,7 @@ pub fn build(
 ) -> Result<Container, ContainerError> {
     let mut hc = body.host_config.clone().unwrap_or_default();
     validate_host_config(&hc)?;
+    super::security::validate(&hc)?;
     let img = image.config.config().clone().unwrap_or_default();
     let (entrypoint, cmd) = command(
         img.entrypoint().as_ref(),

@@ -106,6 +106,12 @@ pub struct ExecReady {
     pid: i64,
 }
 
+fn paused(id: &str) -> ContainerError {
+    ContainerError::Conflict(format!(
+        "Container {id} is paused, unpause the container before exec"
+    ))
+}
+
 impl ContainerManager {
     pub fn exec_run_dir(&self, id: &str) -> PathBuf {
         self.exec_root.join("exec").join(&id[..12.min(id.len())])
@@ -116,6 +122,9 @@ impl ContainerManager {
         let c = e.rec();
         if c.state.status != Status::Running {
             return Err(ContainerError::NotRunning(e.id.clone()));
+        }
+        if c.state.paused {
+            return Err(paused(&e.id));
         }
         if cfg.cmd.as_ref().is_none_or(|c| c.is_empty()) {
             return Err(ContainerError::Invalid("No exec command specified".into()));
@@ -159,8 +168,11 @@ impl ContainerManager {
         if c.state.status != Status::Running {
             return Err(ContainerError::NotRunning(e.id.clone()));
         }
+        if c.state.paused {
+            return Err(paused(&e.id));
+        }
         let run_dir = self.exec_run_dir(&exec.id);
-        let process = spec::exec_process(&c, &exec.config)?;
+        let process = spec::exec_process(&c, &exec.config, &self.security)?;
         let bytes =
             serde_json::to_vec(&process).map_err(|e| ContainerError::Shim(e.to_string()))?;
         let rd = run_dir.clone();

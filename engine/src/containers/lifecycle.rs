@@ -30,6 +30,11 @@ impl ContainerManager {
         if *e.removed.borrow() {
             return Err(ContainerError::NotFound(e.id.clone()));
         }
+        if e.with(|c| c.state.paused) {
+            return Err(ContainerError::Conflict(
+                "cannot start a paused container, try unpause instead".into(),
+            ));
+        }
         if e.with(Container::running) {
             return Err(ContainerError::NotModified);
         }
@@ -50,8 +55,24 @@ impl ContainerManager {
         Box::pin(self.start_inner(e))
     }
 
+    /// The cgroup first (limits in force before any container process exists), removed
+    /// again when anything after it fails: a failed start leaves nothing behind.
     async fn start_inner(self: &Arc<Self>, e: &Arc<Entry>) -> Result<(), ContainerError> {
         let t0 = std::time::Instant::now();
+        let t_cgroup = self.cgroup_create(&e.rec()).await?;
+        let r = self.start_in_cgroup(e, t0, t_cgroup).await;
+        if r.is_err() {
+            self.cgroup_remove(&e.id).await;
+        }
+        r
+    }
+
+    async fn start_in_cgroup(
+        self: &Arc<Self>,
+        e: &Arc<Entry>,
+        t0: std::time::Instant,
+        t_cgroup: Duration,
+    ) -> Result<(), ContainerError> {
         let c = e.rec();
         let (bundle, run_dir) = (self.bundle(&e.id), self.run_dir(&e.id));
         let (store, volumes) = (self.store.clone(), self.volumes.clone());
@@ -61,13 +82,14 @@ impl ContainerManager {
             security: self.security.clone(),
             cgroup_dirs: self.limits.cgroup_dirs(&e.id),
         };
-        let step_times = tokio::task::spawn_blocking(move || {
+        let mut step_times = tokio::task::spawn_blocking(move || {
             let lower = store.layer_dirs(&image)?;
             prepare::bundle(&c2, &b, &r, &lower, &volumes, &ctx)
         })
         .await
         .map_err(blocking_err)??;
-        
+        step_times.insert("cgroup", t_cgroup);
+
         let t_bundle = t0.elapsed();
 
         let args = shim::container_args(&e.id, &bundle, &run_dir);
@@ -129,6 +151,8 @@ impl ContainerManager {
                 c.state.pid = pid;
                 c.state.exit_code = 0;
                 c.state.error.clear();
+                c.state.oom_killed = false;
+                c.state.paused = false;
                 c.state.started_at = Some(now_rfc3339());
                 c.state
                     .finished_at
@@ -141,9 +165,9 @@ impl ContainerManager {
         e.running.send_replace(true);
         self.publish(&e.rec(), "start", &[]);
         // The start path split by step (examples/bench-run reads these from a `-D` daemon):
-        // bundle = dirs, /etc files and config.json; create = the shim until its {"pid"} line
-        // (namespaces, overlay and mounts, pivot_root, user, PATH lookup); exec = attach
-        // connections and "start" until execve succeeded; record = container.json.
+        // bundle = cgroup, dirs, /etc files and config.json; create = the shim until its
+        // {"pid"} line (namespaces, overlay and mounts, pivot_root, user, PATH lookup); exec =
+        // attach connections and "start" until execve succeeded; record = container.json.
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         // Sub-steps: the engine's (bundle preparation) and the init's (shim handshake, µs).
         let mut detail = String::new();
@@ -242,6 +266,10 @@ impl ContainerManager {
                 }
                 _ => false,
             };
+        // Read before the cgroup goes; removed before waiters learn of the exit, so a
+        // restart right after never meets the old cgroup.
+        let oom = self.cgroup_oom_kills(&e.id).await > 0;
+        self.cgroup_remove(&e.id).await;
         let dir = self.bundle(&e.id);
         let e2 = e.clone();
         let fin = finished.clone();
@@ -256,6 +284,8 @@ impl ContainerManager {
                 c.state.exit_code = code;
                 c.state.pid = 0;
                 c.state.finished_at = Some(fin);
+                c.state.oom_killed = oom;
+                c.state.paused = false;
             };
             // An auto-remove container is deleted next; after a crash in between, restore
             // finds its shim gone and removes it then.
@@ -277,6 +307,9 @@ impl ContainerManager {
                 code,
             }
         });
+        if oom {
+            self.publish(&e.rec(), "oom", &[]);
+        }
         self.publish(&e.rec(), "die", &[("exitCode", code.to_string())]);
         let _ = std::fs::remove_file(self.run_dir(&e.id).join("shim.log"));
         if auto_remove {
@@ -336,12 +369,15 @@ impl ContainerManager {
         if let Err(err) = shim::kill(&run_dir, sig).await {
             tracing::debug!("stop signal to {}: {err}", e.id);
         }
+        // A frozen process only sees the signal once thawed (dockerd resumes it here too).
+        self.thaw_for_kill(e).await;
         let limit = (t >= 0).then(|| Duration::from_secs(t as u64));
         if sig != 9 && !Self::wait_exit(e, gen0, limit).await {
             self.publish(&c, "kill", &[("signal", "9".to_string())]);
             if let Err(err) = shim::kill(&run_dir, 9).await {
                 tracing::debug!("SIGKILL to {}: {err}", e.id);
             }
+            self.thaw_for_kill(e).await;
         }
         if e.with(Container::running) && !Self::wait_exit(e, gen0, Some(KILL_WAIT)).await {
             tracing::warn!("container {} did not exit after SIGKILL", e.id);
@@ -409,7 +445,14 @@ impl ContainerManager {
         let dir = self.bundle(&e.id);
         e.update(&dir, |c| c.manually_stopped = true)?;
         self.publish(&c, "kill", &[("signal", sig.to_string())]);
-        match shim::kill(&self.run_dir(&e.id), sig).await {
+        let sent = shim::kill(&self.run_dir(&e.id), sig).await;
+        // dockerd resumes a paused container after SIGKILL or its stop signal (any signal
+        // when none is configured): the process must be able to act on it.
+        let stop_sig = c.config.stop_signal.as_deref().and_then(signal::parse);
+        if sig == 9 || stop_sig.is_none_or(|s| s == sig) {
+            self.thaw_for_kill(e).await;
+        }
+        match sent {
             Ok(()) => Ok(()),
             Err(_) if !e.with(Container::running) => Err(ContainerError::NotRunning(e.id.clone())),
             Err(err) => Err(err),
@@ -439,6 +482,9 @@ impl ContainerManager {
                 self.stop_locked(e, Some(0), Some(9)).await;
             }
         }
+        // Normally gone with the exit; this catches a shim killed with -9 whose exit is
+        // still being handled, and leftovers of a crash.
+        self.cgroup_remove(&e.id).await;
         self.forget(e, volumes).await;
         Ok(())
     }

@@ -108,7 +108,7 @@ impl ListFilter {
 
     pub fn matches(&self, c: &Container) -> bool {
         let f = &self.f;
-        let status = c.state.status.as_str();
+        let status = c.state_string();
         if f.contains("status") && !f.get("status").iter().any(|s| s == status) {
             return false;
         }

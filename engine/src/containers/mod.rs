@@ -216,6 +216,10 @@ impl ContainerManager {
                 "config cannot be empty in order to create a container".into(),
             ));
         }
+        let mut body = body;
+        let warnings = self
+            .limits
+            .check(body.host_config.get_or_insert_default(), false)?;
         let store = self.store.clone();
         let image = tokio::task::spawn_blocking(move || store.get(&image_ref))
             .await
@@ -263,7 +267,7 @@ impl ContainerManager {
         };
         self.publish(&c, "create", &[]);
         self.insert(c);
-        Ok((id, Vec::new()))
+        Ok((id, warnings))
     }
 
     /// Creates the named and anonymous volumes of a new container and marks them in use.

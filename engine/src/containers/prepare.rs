@@ -72,6 +72,32 @@ fn etc_files(c: &Container, bundle: &Path) -> Result<(), ContainerError> {
     Ok(())
 }
 
+/// userns-remap: what the container's root writes must belong to its host uid/gid. The image
+/// layers are not touched (the runtime id-maps them); a volume only while new or empty.
+fn chown_for_userns(
+    bundle: &Path,
+    mounts: &[ResolvedMount],
+    (uid, gid): (u32, u32),
+) -> Result<(), ContainerError> {
+    let own = |p: &Path| std::os::unix::fs::chown(p, Some(uid), Some(gid)).map_err(io("chown", p));
+    for f in [
+        "upper",
+        "work",
+        "rootfs",
+        "hostname",
+        "hosts",
+        "resolv.conf",
+    ] {
+        own(&bundle.join(f))?;
+    }
+    for m in mounts.iter().filter(|m| m.spec.kind == MountKind::Volume) {
+        if m.copyup || is_empty_dir(&m.host_path) {
+            own(&m.host_path)?;
+        }
+    }
+    Ok(())
+}
+
 /// Named steps of the bundle's preparation and their durations (e.g. "seccomp_compile"), for
 /// the start timings debug line.
 pub type StepTimes = std::collections::BTreeMap<&'static str, std::time::Duration>;
@@ -93,8 +119,8 @@ pub fn bundle(
     volumes: &VolumeStore,
     ctx: &BundleCtx,
 ) -> Result<StepTimes, ContainerError> {
-    let _ = ctx;
-    let times = StepTimes::new();
+    let mut times = StepTimes::new();
+    let sec = ctx.security.for_container(&c.host_config, &mut times)?;
     for d in ["upper", "work", "rootfs"] {
         mkdir(&bundle.join(d), 0o755)?;
     }
@@ -104,10 +130,70 @@ pub fn bundle(
         let _ = std::fs::remove_file(run_dir.join(s));
     }
     etc_files(c, bundle)?;
+    let seccomp_file = bundle.join(spec::SECCOMP_FILE);
+    match &sec.seccomp {
+        Some(bpf) => replace_file(&seccomp_file, bpf).map_err(io("write", &seccomp_file))?,
+        None => {
+            let _ = std::fs::remove_file(&seccomp_file);
+        }
+    }
     let mounts = resolve_mounts(c, volumes);
-    let spec = spec::build(c, bundle, lower_dirs, &mounts)?;
+    if let Some(remap) = &sec.userns {
+        chown_for_userns(bundle, &mounts, remap.root())?;
+    }
+    let spec = spec::build(c, bundle, lower_dirs, &mounts, &sec, &ctx.cgroup_dirs)?;
     let bytes = serde_json::to_vec(&spec).map_err(|e| ContainerError::Shim(e.to_string()))?;
     let path = bundle.join("config.json");
     replace_file(&path, &bytes).map_err(io("write", &path))?;
     Ok(times)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::containers::binds::parse_bind;
+    use crate::containers::record::MountSpec;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn userns_chowns_the_writable_parts_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = dir.path().join("bundle");
+        for d in ["upper", "work", "rootfs"] {
+            mkdir(&b.join(d), 0o755).unwrap();
+        }
+        for f in ["hostname", "hosts", "resolv.conf", "config.json"] {
+            std::fs::write(b.join(f), "").unwrap();
+        }
+        let (fresh, used) = (dir.path().join("fresh"), dir.path().join("used"));
+        mkdir(&fresh, 0o755).unwrap();
+        mkdir(&used, 0o755).unwrap();
+        std::fs::write(used.join("data"), "x").unwrap();
+        let vol = |p: &Path| ResolvedMount {
+            spec: MountSpec {
+                kind: MountKind::Volume,
+                ..parse_bind("vol:/v").unwrap()
+            },
+            host_path: p.to_path_buf(),
+            copyup: false,
+        };
+        chown_for_userns(&b, &[vol(&fresh), vol(&used)], (100000, 100001)).unwrap();
+        let owner = |p: &Path| {
+            let m = std::fs::metadata(p).unwrap();
+            (m.uid(), m.gid())
+        };
+        for f in [
+            "upper",
+            "work",
+            "rootfs",
+            "hostname",
+            "hosts",
+            "resolv.conf",
+        ] {
+            assert_eq!(owner(&b.join(f)), (100000, 100001), "{f}");
+        }
+        assert_eq!(owner(&b.join("config.json")), (0, 0));
+        assert_eq!(owner(&fresh), (100000, 100001));
+        assert_eq!(owner(&used), (0, 0), "a volume with data keeps its owner");
+    }
 }

@@ -39,6 +39,9 @@ pub struct RunState {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub oom_killed: bool,
+    /// Frozen by `pause` (status stays running, as in dockerd's state).
+    #[serde(default)]
+    pub paused: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +102,14 @@ impl Container {
         matches!(self.state.status, Status::Running | Status::Restarting)
     }
 
+    /// Docker's `State.StateString()`: the status as inspect, `ps` and filters show it.
+    pub fn state_string(&self) -> &'static str {
+        match self.state.status {
+            Status::Running if self.state.paused => "paused",
+            s => s.as_str(),
+        }
+    }
+
     pub fn tty(&self) -> bool {
         self.config.tty.unwrap_or(false)
     }
@@ -147,10 +158,16 @@ impl Container {
                 .map(|t| (now - t).to_std().unwrap_or_default())
         };
         match self.state.status {
-            Status::Running => match since(&self.state.started_at) {
-                Some(d) => format!("Up {}", human_duration(d)),
-                None => "Up".to_string(),
-            },
+            Status::Running => {
+                let up = match since(&self.state.started_at) {
+                    Some(d) => format!("Up {}", human_duration(d)),
+                    None => "Up".to_string(),
+                };
+                match self.state.paused {
+                    true => format!("{up} (Paused)"),
+                    false => up,
+                }
+            }
             Status::Restarting => format!(
                 "Restarting ({}) {} ago",
                 self.state.exit_code,
@@ -254,6 +271,11 @@ mod tests {
         c.state.status = Status::Running;
         c.state.started_at = Some("2026-01-01T00:09:55.5Z".into());
         assert_eq!(c.status_text(now), "Up 4 seconds");
+        c.state.paused = true;
+        assert_eq!(c.status_text(now), "Up 4 seconds (Paused)");
+        assert_eq!(c.state_string(), "paused");
+        c.state.paused = false;
+        assert_eq!(c.state_string(), "running");
         c.state.status = Status::Exited;
         c.state.exit_code = 3;
         c.state.finished_at = Some("2026-01-01T00:08:00Z".into());

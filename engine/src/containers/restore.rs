@@ -49,6 +49,8 @@ impl ContainerManager {
         let c = e.rec();
         if !c.running() {
             let _op = e.op.lock().await;
+            // A cgroup left by a daemon that died before handling the exit.
+            self.cgroup_remove(&e.id).await;
             if c.host_config.auto_remove.unwrap_or(false) && c.state.status == Status::Exited {
                 self.forget(&e, true).await;
             } else if c.state.status == Status::Exited
@@ -73,6 +75,7 @@ impl ContainerManager {
                 if let Ok(w) = WaitConn::open(&run_dir).await {
                     tracing::info!("live restore: re-adopted container {}", e.id);
                     e.gate().open = true;
+                    self.restore_paused(&e).await;
                     e.running.send_replace(true);
                     self.monitor(e, w).await;
                     return;

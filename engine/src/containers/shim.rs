@@ -43,7 +43,10 @@ pub async fn spawn(
         .append(true)
         .open(&log_path)
         .map_err(ContainerError::io("open", &log_path))?;
-    let mut child = tokio::process::Command::new(shim)
+    // The daemon's sealed copy when there is one (CVE-2019-5736); arg0 keeps `ps` readable.
+    let program = super::security::sealed::program(shim, run_dir);
+    let mut child = tokio::process::Command::new(&program)
+        .arg0("rdocker-shim")
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

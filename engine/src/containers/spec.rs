@@ -1,15 +1,24 @@
 //! The OCI runtime spec (`<bundle>/config.json`) for a container, and the `process.json` of an
-//! exec. Capabilities, seccomp, masked paths and cgroups are the next issue's: left out here.
+//! exec. The security pieces (capabilities, seccomp, masked paths, devices, rlimits, sysctls,
+//! user namespace) come from [`super::security::Applied`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    BoxBuilder, LinuxBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder,
-    Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    BoxBuilder, LinuxBuilder, LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespaceBuilder,
+    LinuxNamespaceType, Mount, MountBuilder, Process, ProcessBuilder, RootBuilder, Spec,
+    SpecBuilder, UserBuilder,
 };
 
+use super::error::ContainerError;
 use super::record::{Container, MountKind, MountSpec};
+use super::security::{self, caps, devices, rlimits, userns::IdMap, Applied, Security};
+
+/// Annotation naming the compiled seccomp filter (runtime/PROTOCOL.md).
+pub const SECCOMP_ANNOTATION: &str = "io.rdocker.seccomp.bpf";
+/// The filter's file in the bundle.
+pub const SECCOMP_FILE: &str = "seccomp.bpf";
 
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -46,25 +55,54 @@ pub fn process_env(c: &Container, extra: &[String], tty: bool) -> Vec<String> {
     super::create::merge_env(&env, extra)
 }
 
+/// What the process gets beyond its command: capabilities, no_new_privs, rlimits.
+struct ProcSec<'a> {
+    caps: u64,
+    no_new_privileges: bool,
+    rlimits: &'a [security::Ulimit],
+}
+
 fn process(
-    c: &Container,
     args: Vec<String>,
     env: Vec<String>,
     cwd: &str,
     tty: bool,
     console: Option<(u64, u64)>,
+    sec: &ProcSec,
 ) -> Result<Process, oci_spec::OciSpecError> {
     let mut p = ProcessBuilder::default()
         .terminal(tty)
         .user(UserBuilder::default().uid(0u32).gid(0u32).build()?)
         .args(args)
         .env(env)
-        .cwd(PathBuf::from(if cwd.is_empty() { "/" } else { cwd }));
+        .cwd(PathBuf::from(if cwd.is_empty() { "/" } else { cwd }))
+        .capabilities(caps::spec(sec.caps)?)
+        .no_new_privileges(sec.no_new_privileges);
+    if !sec.rlimits.is_empty() {
+        p = p.rlimits(rlimits::spec(sec.rlimits)?);
+    }
     if let (true, Some((h, w))) = (tty, console) {
         p = p.console_size(BoxBuilder::default().height(h).width(w).build()?);
     }
-    let _ = c;
-    p.build()
+    let mut p = p.build()?;
+    // The builder's default is RLIMIT_NOFILE 1024; docker sets only what was asked for and the
+    // process otherwise inherits the daemon's limits.
+    if sec.rlimits.is_empty() {
+        p.set_rlimits(None);
+    }
+    Ok(p)
+}
+
+fn id_maps(m: &[IdMap]) -> Result<Vec<LinuxIdMapping>, oci_spec::OciSpecError> {
+    m.iter()
+        .map(|m| {
+            LinuxIdMappingBuilder::default()
+                .container_id(m.container_id)
+                .host_id(m.host_id)
+                .size(m.size)
+                .build()
+        })
+        .collect()
 }
 
 fn console_of(v: &Option<Vec<usize>>) -> Option<(u64, u64)> {
@@ -74,11 +112,14 @@ fn console_of(v: &Option<Vec<usize>>) -> Option<(u64, u64)> {
     }
 }
 
+/// `cgroup_dirs`: `io.rdocker.cgroup.paths` (empty = no cgroup join).
 pub fn build(
     c: &Container,
     bundle: &Path,
     lower_dirs: &[PathBuf],
     volumes: &[ResolvedMount],
+    sec: &Applied,
+    cgroup_dirs: &[PathBuf],
 ) -> Result<Spec, oci_spec::OciSpecError> {
     let hc = &c.host_config;
     let tty = c.tty();
@@ -86,13 +127,20 @@ pub fn build(
         .chain(c.args.iter().cloned())
         .collect();
     let proc = process(
-        c,
         args,
         process_env(c, &[], tty),
         c.config.working_dir.as_deref().unwrap_or(""),
         tty,
         console_of(&hc.console_size),
+        &ProcSec {
+            caps: sec.caps,
+            no_new_privileges: sec.no_new_privileges,
+            rlimits: &sec.rlimits,
+        },
     )?;
+    // Privileged: /sys and the cgroup file system writable, as docker.
+    let ro = if sec.privileged { "rw" } else { "ro" };
+    let shm_size = format!("size={}", sec.shm_size);
 
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
@@ -115,11 +163,12 @@ pub fn build(
                 "gid=5",
             ],
         )?,
+        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", ro])?,
         mount(
-            "/sys",
-            "sysfs",
-            "sysfs",
-            &["nosuid", "noexec", "nodev", "ro"],
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", "relatime", ro],
         )?,
         mount(
             "/dev/mqueue",
@@ -131,7 +180,7 @@ pub fn build(
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         )?,
     ];
     for f in ["resolv.conf", "hostname", "hosts"] {
@@ -191,6 +240,9 @@ pub fn build(
     if !host(&hc.network_mode) {
         ns.push(LinuxNamespaceType::Network);
     }
+    if sec.userns.is_some() {
+        ns.push(LinuxNamespaceType::User);
+    }
     let namespaces = ns
         .into_iter()
         .map(|t| LinuxNamespaceBuilder::default().typ(t).build())
@@ -229,6 +281,37 @@ pub fn build(
     if c.config.open_stdin.unwrap_or(false) {
         ann.insert("io.rdocker.stdin".into(), "true".into());
     }
+    if sec.seccomp.is_some() {
+        ann.insert(
+            SECCOMP_ANNOTATION.into(),
+            bundle.join(SECCOMP_FILE).display().to_string(),
+        );
+    }
+    if !cgroup_dirs.is_empty() {
+        let dirs: Vec<String> = cgroup_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        ann.insert(
+            "io.rdocker.cgroup.paths".into(),
+            serde_json::to_string(&dirs).unwrap_or_default(),
+        );
+    }
+    let mut linux = LinuxBuilder::default()
+        .namespaces(namespaces)
+        .masked_paths(sec.masked.clone())
+        .readonly_paths(sec.readonly.clone());
+    if !sec.devices.is_empty() {
+        linux = linux.devices(devices::spec(&sec.devices)?);
+    }
+    if !sec.sysctls.is_empty() {
+        linux = linux.sysctl(sec.sysctls.clone());
+    }
+    if let Some(r) = &sec.userns {
+        linux = linux
+            .uid_mappings(id_maps(&r.uids)?)
+            .gid_mappings(id_maps(&r.gids)?);
+    }
 
     let mut spec = SpecBuilder::default()
         .version("1.0.2")
@@ -240,7 +323,7 @@ pub fn build(
         )
         .process(proc)
         .mounts(mounts)
-        .linux(LinuxBuilder::default().namespaces(namespaces).build()?)
+        .linux(linux.build()?)
         .annotations(ann);
     if new_uts {
         spec = spec.hostname(c.config.hostname.clone().unwrap_or_default());
@@ -248,11 +331,26 @@ pub fn build(
     spec.build()
 }
 
-/// An exec's process: the container's env with the exec's on top, its user and cwd.
+/// An exec's process: the container's env with the exec's on top, its user and cwd, the
+/// container's capabilities (every one the daemon has with `--privileged`) and no_new_privs.
+/// The exec shim loads the container's seccomp filter itself.
 pub fn exec_process(
     c: &Container,
     cfg: &bollard_stubs::models::ExecConfig,
-) -> Result<Process, oci_spec::OciSpecError> {
+    security: &Security,
+) -> Result<Process, ContainerError> {
+    let hc = &c.host_config;
+    let caps = if cfg.privileged.unwrap_or(false) {
+        security.all_caps()
+    } else {
+        security.caps(hc)?
+    };
+    let rlimits = security.rlimits(hc)?;
+    let sec = ProcSec {
+        caps,
+        no_new_privileges: security.no_new_privileges(hc)?,
+        rlimits: &rlimits,
+    };
     let tty = cfg.tty.unwrap_or(false);
     let env = process_env(c, cfg.env.as_deref().unwrap_or_default(), tty);
     let cwd = cfg
@@ -262,12 +360,12 @@ pub fn exec_process(
         .or_else(|| c.config.working_dir.clone())
         .unwrap_or_default();
     let mut p = process(
-        c,
         cfg.cmd.clone().unwrap_or_default(),
         env,
         &cwd,
         tty,
         console_of(&cfg.console_size),
+        &sec,
     )?;
     // The shim resolves a docker `User` for an exec from `user.username` (names need the
     // container's /etc/passwd, which only the shim can read).
@@ -289,94 +387,5 @@ pub fn exec_process(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::containers::record::RunState;
-    use bollard_stubs::models::{ContainerConfig, HostConfig};
-
-    fn sample() -> Container {
-        Container {
-            id: "0123456789ab".repeat(5) + "cdef",
-            name: "/t".into(),
-            created: String::new(),
-            image_id: "sha256:x".into(),
-            path: "sh".into(),
-            args: vec!["-c".into(), "echo hi".into()],
-            config: ContainerConfig {
-                hostname: Some("0123456789ab".into()),
-                env: Some(vec!["PATH=/bin".into(), "A=1".into()]),
-                tty: Some(true),
-                user: Some("nobody".into()),
-                open_stdin: Some(true),
-                ..Default::default()
-            },
-            host_config: HostConfig {
-                network_mode: Some("host".into()),
-                readonly_rootfs: Some(true),
-                init: Some(true),
-                ..Default::default()
-            },
-            mounts: vec![],
-            state: RunState::default(),
-            restart_count: 0,
-            manually_stopped: false,
-        }
-    }
-
-    #[test]
-    fn spec_has_the_protocols_pieces() {
-        let c = sample();
-        let vol = ResolvedMount {
-            spec: crate::containers::binds::parse_bind("/tmp/t1:/mnt:ro").unwrap(),
-            host_path: "/tmp/t1".into(),
-            copyup: false,
-        };
-        let spec = build(
-            &c,
-            Path::new("/d/containers/x"),
-            &["/l/a".into(), "/l/b".into()],
-            &[vol],
-        )
-        .unwrap();
-        let j = serde_json::to_value(&spec).unwrap();
-        assert_eq!(j["root"]["path"], "rootfs");
-        assert_eq!(j["root"]["readonly"], true);
-        assert_eq!(j["hostname"], "0123456789ab");
-        assert_eq!(
-            j["process"]["args"],
-            serde_json::json!(["sh", "-c", "echo hi"])
-        );
-        assert_eq!(
-            j["process"]["env"],
-            serde_json::json!(["PATH=/bin", "HOSTNAME=0123456789ab", "TERM=xterm", "A=1"])
-        );
-        assert_eq!(j["process"]["terminal"], true);
-        let ann = &j["annotations"];
-        assert_eq!(ann["io.rdocker.overlay.lowerdir"], r#"["/l/b","/l/a"]"#);
-        assert_eq!(ann["io.rdocker.overlay.upperdir"], "/d/containers/x/upper");
-        assert_eq!(ann["io.rdocker.user"], "nobody");
-        assert_eq!(ann["io.rdocker.init"], "true");
-        assert_eq!(ann["io.rdocker.stdin"], "true");
-        let ns: Vec<&str> = j["linux"]["namespaces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["type"].as_str().unwrap())
-            .collect();
-        assert_eq!(ns, ["mount", "pid", "uts", "ipc"]);
-        let mounts = j["mounts"].as_array().unwrap();
-        let mnt = mounts.iter().find(|m| m["destination"] == "/mnt").unwrap();
-        assert_eq!(
-            mnt["options"],
-            serde_json::json!(["rbind", "rprivate", "ro", "rdocker.mkdir-source"])
-        );
-        let hosts = mounts
-            .iter()
-            .find(|m| m["destination"] == "/etc/hosts")
-            .unwrap();
-        assert_eq!(hosts["source"], "/d/containers/x/hosts");
-        assert!(mounts
-            .iter()
-            .any(|m| m["destination"] == "/dev/pts" && m["type"] == "devpts"));
-    }
-}
+#[path = "spec_tests.rs"]
+mod tests;

@@ -59,6 +59,7 @@ pub fn inspect(
     let st = &c.state;
     let status = match st.status {
         Status::Created => ContainerStateStatusEnum::CREATED,
+        Status::Running if st.paused => ContainerStateStatusEnum::PAUSED,
         Status::Running => ContainerStateStatusEnum::RUNNING,
         Status::Restarting => ContainerStateStatusEnum::RESTARTING,
         Status::Exited => ContainerStateStatusEnum::EXITED,
@@ -74,7 +75,7 @@ pub fn inspect(
         state: Some(ContainerState {
             status: Some(status),
             running: Some(c.running()),
-            paused: Some(false),
+            paused: Some(st.paused),
             restarting: Some(st.status == Status::Restarting),
             oom_killed: Some(st.oom_killed),
             dead: Some(st.status == Status::Dead),
@@ -144,6 +145,7 @@ pub fn summary(
 ) -> ContainerSummary {
     let state = match c.state.status {
         Status::Created => ContainerSummaryStateEnum::CREATED,
+        Status::Running if c.state.paused => ContainerSummaryStateEnum::PAUSED,
         Status::Running => ContainerSummaryStateEnum::RUNNING,
         Status::Restarting => ContainerSummaryStateEnum::RESTARTING,
         Status::Exited => ContainerSummaryStateEnum::EXITED,

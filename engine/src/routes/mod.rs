@@ -10,6 +10,7 @@ pub mod containers;
 pub mod events;
 pub mod exec;
 pub mod images;
+pub mod limits;
 pub mod pull;
 pub mod system;
 pub mod volumes;
@@ -58,6 +59,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/containers/{name}/logs"),
     ("GET", "/containers/{name}/top"),
     ("POST", "/containers/{name}/rename"),
+    ("GET", "/containers/{name}/stats"),
+    ("POST", "/containers/{name}/update"),
+    ("POST", "/containers/{name}/pause"),
+    ("POST", "/containers/{name}/unpause"),
     ("DELETE", "/containers/{name}"),
     ("POST", "/containers/{name}/exec"),
     ("POST", "/exec/{name}/start"),
@@ -101,6 +106,10 @@ async fn call_endpoint(method: &str, template: &str, req: Request, st: SharedSta
         ("GET", "/containers/{name}/logs") => containers::logs.call(req, st).await,
         ("GET", "/containers/{name}/top") => containers::top.call(req, st).await,
         ("POST", "/containers/{name}/rename") => containers::rename.call(req, st).await,
+        ("GET", "/containers/{name}/stats") => limits::stats.call(req, st).await,
+        ("POST", "/containers/{name}/update") => limits::update.call(req, st).await,
+        ("POST", "/containers/{name}/pause") => limits::pause.call(req, st).await,
+        ("POST", "/containers/{name}/unpause") => limits::unpause.call(req, st).await,
         ("DELETE", "/containers/{name}") => containers::remove.call(req, st).await,
         ("POST", "/containers/{name}/exec") => exec::create.call(req, st).await,
         ("POST", "/exec/{name}/start") => exec::start.call(req, st).await,

@@ -210,7 +210,7 @@ pub async fn info(State(st): State<SharedState>) -> Result<Json<SystemInfo>, Api
             ..Default::default()
         }),
         live_restore_enabled: Some(true),
-        security_options: Some(vec!["name=seccomp,profile=builtin".to_string()]),
+        security_options: Some(st.containers.security.info_options()),
         warnings: Some(Vec::new()),
         ..Default::default()
     }))

@@ -14,7 +14,7 @@ pub const SHIM: &str = env!("CARGO_BIN_EXE_rdocker-shim");
 
 const APPLETS: &[&str] = &[
     "sh", "echo", "ps", "hostname", "sleep", "cat", "id", "ls", "true", "false", "tty", "stty",
-    "kill", "env", "pwd", "grep", "wc", "head",
+    "kill", "env", "pwd", "grep", "wc", "head", "mkdir", "readlink",
 ];
 
 pub fn require_root() {
@@ -36,6 +36,12 @@ pub struct Opts {
     pub namespaces: Vec<&'static str>,
     /// Namespaces joined by path: (type, path).
     pub join: Vec<(&'static str, String)>,
+    /// Merged into the spec's `linux` object (sysctl, maskedPaths, ...).
+    pub linux_extra: Value,
+    /// Destinations of the default mounts to leave out.
+    pub drop_mounts: Vec<&'static str>,
+    /// Appended to the default mounts.
+    pub extra_mounts: Vec<Value>,
 }
 
 impl Default for Opts {
@@ -50,6 +56,9 @@ impl Default for Opts {
             process_extra: json!({}),
             namespaces: vec!["pid", "mount", "uts", "ipc", "network"],
             join: Vec::new(),
+            linux_extra: json!({}),
+            drop_mounts: Vec::new(),
+            extra_mounts: Vec::new(),
         }
     }
 }
@@ -145,7 +154,7 @@ pub fn bundle(args: &[&str], opts: Opts) -> Bundle {
         .iter()
         .map(|(k, v)| (k.to_string(), json!(v)))
         .collect();
-    let spec = json!({
+    let mut spec = json!({
         "ociVersion": "1.0.2",
         "process": process,
         "root": {"path": "rootfs"},
@@ -165,6 +174,15 @@ pub fn bundle(args: &[&str], opts: Opts) -> Bundle {
         },
         "annotations": annotations,
     });
+    if let Some(extra) = opts.linux_extra.as_object() {
+        for (k, v) in extra {
+            spec["linux"][k] = v.clone();
+        }
+    }
+    if let Some(mounts) = spec["mounts"].as_array_mut() {
+        mounts.retain(|m| !opts.drop_mounts.iter().any(|d| m["destination"] == *d));
+        mounts.extend(opts.extra_mounts.iter().cloned());
+    }
     std::fs::write(
         bundle.join("config.json"),
         serde_json::to_vec_pretty(&spec).unwrap(),
@@ -185,6 +203,8 @@ pub struct Shim {
     pub run_dir: PathBuf,
     /// Time from spawning the shim to its `{"pid"}` line.
     pub create_time: Duration,
+    /// The `{"pid"}` line as printed.
+    pub hello: Value,
 }
 
 /// Starts a container shim; Err is the error line when it refused.
@@ -220,6 +240,7 @@ pub fn launch(cmd: &mut Command, run_dir: &Path) -> Result<Shim, (Value, Child)>
             pid: pid as i32,
             run_dir: run_dir.to_path_buf(),
             create_time,
+            hello: v,
         }),
         None => Err((v, child)),
     }
@@ -335,6 +356,12 @@ pub fn read_until(s: &mut UnixStream, needle: &str) -> String {
 pub fn run(args: &[&str], opts: Opts) -> (i32, String, String, Bundle) {
     let b = bundle(args, opts);
     let shim = create(&b).unwrap_or_else(|(v, _)| panic!("create failed: {v}"));
+    let (code, out, err) = run_created(shim, args, &b);
+    (code, out, err, b)
+}
+
+/// Starts a created container and collects everything: (exit code, stdout, stderr).
+pub fn run_created(shim: Shim, args: &[&str], b: &Bundle) -> (i32, String, String) {
     let wait = shim.wait_conn();
     let a = shim.attach(json!({"stdin": false, "stdout": true, "stderr": true}));
     assert_eq!(shim.start(), json!({"ok": true}));
@@ -347,7 +374,66 @@ pub fn run(args: &[&str], opts: Opts) -> (i32, String, String, Bundle) {
             std::fs::read_to_string(&b.log).unwrap_or_default()
         );
     }
-    (code, out, err, b)
+    (code, out, err)
+}
+
+/// Starts an exec shim in the running container `shim` of bundle `b`.
+pub fn exec(shim: &Shim, b: &Bundle, process: Value, stdin: bool) -> Result<Shim, (Value, Child)> {
+    let run_dir = b.tmp.path().join(format!("x{}", rand_suffix()));
+    std::fs::create_dir(&run_dir).unwrap();
+    let pj = run_dir.join("process.json");
+    std::fs::write(&pj, process.to_string()).unwrap();
+    let mut cmd = Command::new(SHIM);
+    cmd.args([
+        "exec",
+        "--id",
+        "e1",
+        "--container-pid",
+        &shim.pid.to_string(),
+        "--bundle",
+    ])
+    .arg(&b.bundle)
+    .arg("--run-dir")
+    .arg(&run_dir)
+    .arg("--process")
+    .arg(&pj);
+    if stdin {
+        cmd.arg("--stdin");
+    }
+    launch(&mut cmd, &run_dir)
+}
+
+/// Runs an exec to the end: (exit code, stdout, stderr).
+pub fn run_exec(shim: &Shim, b: &Bundle, process: Value) -> (i32, String, String) {
+    let ex = exec(shim, b, process, false).unwrap_or_else(|(v, _)| panic!("exec failed: {v}"));
+    let wait = ex.wait_conn();
+    let a = ex.attach(json!({"stdout": true, "stderr": true}));
+    assert_eq!(ex.start(), json!({"ok": true}));
+    let (out, err) = read_frames(a);
+    let code = finish_wait(wait);
+    ex.reap();
+    (code, out, err)
+}
+
+pub fn rand_suffix() -> u128 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    t * 1000 + u128::from(N.fetch_add(1, Ordering::Relaxed) % 1000)
+}
+
+/// Stops a running container with SIGKILL and waits for its shim.
+pub fn kill_and_reap(shim: Shim) {
+    let wait = shim.wait_conn();
+    assert_eq!(
+        shim.ctl(json!({"op": "kill", "signal": 9})),
+        json!({"ok": true})
+    );
+    assert_eq!(finish_wait(wait), 137);
+    shim.reap();
 }
 
 pub fn state(path: &Path) -> Value {
