@@ -20,7 +20,10 @@ pub fn command_path(argv: &[String]) -> String {
             s if s.starts_with('-') => {}
             s => {
                 words.push(s.to_string());
-                let group = matches!(words[0].as_str(), "image" | "container" | "volume");
+                let group = matches!(
+                    words[0].as_str(),
+                    "image" | "container" | "volume" | "network"
+                );
                 if words.len() == 2 || !group {
                     break;
                 }
@@ -54,7 +57,7 @@ pub fn clap_error(e: clap::Error, argv: &[String]) -> ExitCode {
         ErrorKind::InvalidSubcommand => {
             let cmd = ctx_str(ContextKind::InvalidSubcommand);
             let group = path.split(' ').next().unwrap_or("");
-            if matches!(group, "image" | "container" | "volume") && cmd != group {
+            if matches!(group, "image" | "container" | "volume" | "network") && cmd != group {
                 eprintln!(
                     "rdocker: unknown command: rdocker {group} {cmd}\n\nUsage:  rdocker {group}\n\nRun 'rdocker {group} --help' for more information"
                 );
@@ -116,6 +119,7 @@ mod tests {
         assert_eq!(p(&["-H", "unix:///x", "pull", "-q", "x"]), "pull");
         assert_eq!(p(&["--config", "/c", "image", "-x", "ls", "a"]), "image ls");
         assert_eq!(p(&["image"]), "image");
+        assert_eq!(p(&["network", "create", "--subnet", "x"]), "network create");
         assert_eq!(p(&["-D"]), "");
     }
 }

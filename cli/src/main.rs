@@ -12,6 +12,9 @@ mod format;
 mod hijack;
 mod kvfile;
 mod mountspec;
+mod netvalid;
+mod portsfmt;
+mod portspec;
 mod progress;
 mod rawjson;
 mod reference;
@@ -41,7 +44,9 @@ use commands::inspect::{InspectArgs, Scope};
 use commands::kill::KillArgs;
 use commands::login::{LoginArgs, LogoutArgs};
 use commands::logs::LogsArgs;
+use commands::network::NetworkCmd;
 use commands::pause::PauseArgs;
+use commands::port::PortArgs;
 use commands::ps::PsArgs;
 use commands::pull::PullArgs;
 use commands::rename::RenameArgs;
@@ -155,6 +160,12 @@ enum Cmd {
     /// Manage volumes
     #[command(subcommand, arg_required_else_help = true)]
     Volume(VolumeCmd),
+    /// Manage networks
+    #[command(subcommand, arg_required_else_help = true)]
+    Network(NetworkCmd),
+    /// List port mappings or a specific mapping for the container
+    #[command(override_usage = "rdocker port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
     /// Download an image from a registry
     #[command(override_usage = "rdocker pull [OPTIONS] NAME[:TAG|@DIGEST]")]
     Pull(PullArgs),
@@ -264,7 +275,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     use commands::{attach, container, create, exec, kill, logs, ps, rename, rm, run, start};
     use commands::{history, images, info, inspect, login, pull, rmi, tag, version};
-    use commands::{pause, stats, stop, top, update, volume, wait};
+    use commands::{network, pause, port, stats, stop, top, update, volume, wait};
     match cmd {
         Cmd::Run(a) => run::run(&ctx, "rdocker run", a),
         Cmd::Exec(a) => exec::run(&ctx, "rdocker exec", a),
@@ -286,6 +297,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Unpause(a) => pause::run(&ctx, "rdocker unpause", "unpause", a),
         Cmd::Container(c) => container::run(&ctx, c),
         Cmd::Volume(v) => volume::run(&ctx, v),
+        Cmd::Network(n) => network::run(&ctx, n),
+        Cmd::Port(a) => port::run(&ctx, "rdocker port", a),
         Cmd::Pull(a) => pull::run(&ctx, "rdocker pull", a),
         Cmd::Images(a) => images::run(&ctx, "rdocker images", a),
         Cmd::Rmi(a) => rmi::run(&ctx, "rdocker rmi", a),
@@ -459,6 +472,95 @@ mod tests {
         }
         match parse(&["logs", "-f", "-n", "3", "c"]).expect("parse").cmd {
             Some(Cmd::Logs(l)) => assert!(l.follow && l.tail == "3"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn network_commands_parse() {
+        use commands::network::NetworkCmd as N;
+        match parse(&[
+            "network",
+            "create",
+            "--subnet",
+            "10.9.0.0/24",
+            "-d",
+            "bridge",
+            "n",
+        ])
+        .expect("parse")
+        .cmd
+        {
+            Some(Cmd::Network(N::Create(c))) => {
+                assert_eq!(c.subnet, ["10.9.0.0/24"]);
+                assert_eq!(c.driver, "bridge");
+                assert_eq!(c.args, ["n"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["network", "list", "-q"]).expect("parse").cmd,
+            Some(Cmd::Network(N::Ls(l))) if l.quiet
+        ));
+        assert!(matches!(
+            parse(&["network", "remove", "a", "b"]).expect("parse").cmd,
+            Some(Cmd::Network(N::Rm(r))) if r.args == ["a", "b"]
+        ));
+        match parse(&[
+            "network", "connect", "--alias", "x", "--ip", "10.9.0.5", "n", "c",
+        ])
+        .expect("parse")
+        .cmd
+        {
+            Some(Cmd::Network(N::Connect(c))) => {
+                assert_eq!(c.alias, ["x"]);
+                assert_eq!(c.args, ["n", "c"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["network", "disconnect", "-f", "n", "c"]).expect("parse").cmd,
+            Some(Cmd::Network(N::Disconnect(d))) if d.force
+        ));
+        assert!(matches!(
+            parse(&["network", "prune", "-f", "--filter", "until=1h"]).expect("parse").cmd,
+            Some(Cmd::Network(N::Prune(p))) if p.force && p.filter == ["until=1h"]
+        ));
+        assert!(matches!(
+            parse(&["port", "c", "80/tcp"]).expect("parse").cmd,
+            Some(Cmd::Port(p)) if p.args == ["c", "80/tcp"]
+        ));
+        assert!(matches!(
+            parse(&["container", "port", "c"]).expect("parse").cmd,
+            Some(Cmd::Container(ContainerCmd::Port(_)))
+        ));
+        match parse(&[
+            "run",
+            "-p",
+            "80:80",
+            "-P",
+            "--net",
+            "n",
+            "--net-alias",
+            "a",
+            "--dns-opt",
+            "x",
+            "busybox",
+            "-p",
+            "9",
+        ])
+        .expect("parse")
+        .cmd
+        {
+            Some(Cmd::Run(r)) => {
+                let n = &r.opts.network;
+                assert_eq!(n.publish, ["80:80"]);
+                assert!(n.publish_all);
+                assert_eq!(n.network, ["n"]);
+                assert_eq!(n.network_alias, ["a"]);
+                assert_eq!(n.dns_option, ["x"]);
+                assert_eq!(r.opts.args, ["busybox", "-p", "9"]);
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -12,9 +12,12 @@ use crate::kvfile::{env_list, label_map};
 use crate::mountspec::{parse_mount, parse_tmpfs, parse_volume, VolumeFlag};
 
 pub mod limits;
+mod netopt;
+mod network;
 mod resources;
 mod security;
 
+use network::NetworkOpts;
 use resources::ResourceOpts;
 use security::SecurityOpts;
 
@@ -59,9 +62,6 @@ pub struct ContainerOpts {
     /// Assign a name to the container
     #[arg(long, value_name = "string")]
     pub name: Option<String>,
-    /// Connect a container to a network
-    #[arg(long = "network", visible_alias = "net", value_name = "network")]
-    pub network: Option<String>,
     /// PID namespace to use
     #[arg(long, value_name = "string")]
     pub pid: Option<String>,
@@ -111,6 +111,8 @@ pub struct ContainerOpts {
     pub resources: ResourceOpts,
     #[command(flatten)]
     pub security: SecurityOpts,
+    #[command(flatten)]
+    pub network: NetworkOpts,
     /// The image, then the command and its arguments (flags after the image are theirs)
     #[arg(value_name = "IMAGE [COMMAND] [ARG...]", trailing_var_arg = true)]
     pub args: Vec<String>,
@@ -280,7 +282,6 @@ impl ContainerOpts {
                 name: Some(RestartPolicyNameEnum::NO),
                 maximum_retry_count: Some(0),
             })),
-            network_mode: Some(self.network.clone().unwrap_or_else(|| "default".into())),
             pid_mode: self.pid.clone(),
             ipc_mode: self.ipc.clone(),
             uts_mode: self.uts.clone(),
@@ -292,7 +293,7 @@ impl ContainerOpts {
         };
         self.resources.apply(&mut host)?;
         self.security.apply(&mut host)?;
-        Ok(ContainerCreateBody {
+        let mut body = ContainerCreateBody {
             hostname: self.hostname.clone(),
             user: self.user.clone(),
             attach_stdin: Some(a_in),
@@ -313,7 +314,9 @@ impl ContainerOpts {
             stop_timeout: self.stop_timeout,
             host_config: Some(host),
             ..Default::default()
-        })
+        };
+        self.network.apply(&mut body)?;
+        Ok(body)
     }
 }
 

@@ -71,6 +71,8 @@ pub struct Flags {
     /// User/Group setting for user namespaces (user[:group], uid[:gid] or "default")
     #[arg(long, value_name = "USER[:GROUP]")]
     pub userns_remap: Option<String>,
+    #[command(flatten)]
+    pub net: crate::network::options::NetFlags,
 }
 
 /// `daemon.json`, keys as dockerd's (plus `registry-mirrors-per-host`).
@@ -93,6 +95,8 @@ struct FileConfig {
     no_new_privileges: Option<bool>,
     default_ulimits: Option<HashMap<String, crate::containers::security::Ulimit>>,
     userns_remap: Option<String>,
+    #[serde(flatten)]
+    net: crate::network::options::NetFile,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -165,10 +169,14 @@ pub struct DaemonConfig {
     pub security_flags: SecurityFlags,
     /// Their resolved form (profile read, id ranges found): [`DaemonConfig::resolve_security`].
     pub security: crate::containers::security::DaemonSecurity,
+    /// `bridge`, `bip`, pools, DNS, nftables (engine/src/network/options.rs).
+    pub network: crate::network::options::NetConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error(transparent)]
+    Network(#[from] crate::network::options::OptionsError),
     #[error("unable to configure the Docker daemon with file {}: {source}", path.display())]
     File { path: PathBuf, source: FileError },
     #[error("unsupported host {0}: rdockerd only listens on unix sockets (unix:///path/to.sock)")]
@@ -260,6 +268,11 @@ impl DaemonConfig {
             None => (FileConfig::default(), None),
         };
         let security_flags = SecurityFlags::merge(flags, &file_cfg)?;
+        let mut file_cfg = file_cfg;
+        let network = crate::network::options::NetConfig::merge(
+            &flags.net,
+            std::mem::take(&mut file_cfg.net),
+        )?;
         // No key is set in both places (checked above), so each value comes from one side.
         let raw_hosts = if flags.hosts.is_empty() {
             file_cfg.hosts.unwrap_or_default()
@@ -343,6 +356,7 @@ impl DaemonConfig {
             config_file,
             security_flags,
             security: Default::default(),
+            network,
         })
     }
 }
@@ -354,7 +368,10 @@ fn parse_file(flags: &Flags, text: &str) -> Result<FileConfig, FileError> {
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)?;
     let unknown: Vec<String> = map
         .keys()
-        .filter(|k| !FILE_KEYS.contains(&k.as_str()))
+        .filter(|k| {
+            !FILE_KEYS.contains(&k.as_str())
+                && !crate::network::options::FILE_KEYS.contains(&k.as_str())
+        })
         .cloned()
         .collect();
     if !unknown.is_empty() {
@@ -428,6 +445,7 @@ fn flag_values(flags: &Flags) -> Vec<(&'static str, String)> {
     if let Some(u) = &flags.userns_remap {
         out.push(("userns-remap", u.clone()));
     }
+    out.extend(crate::network::options::flag_values(&flags.net));
     out.sort_by_key(|(k, _)| *k);
     out
 }

@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod hijack;
 pub mod legacy_upgrade;
 pub mod logs;
+pub mod network;
 pub mod progress;
 pub mod routes;
 pub mod server;

@@ -241,6 +241,7 @@ pub async fn run(cfg: DaemonConfig) -> Result<(), ServerError> {
             registry_mirrors: cfg.registry_mirrors.clone(),
             insecure_registries: cfg.insecure_registries.clone(),
             security: cfg.security.clone(),
+            network: cfg.network.clone(),
         },
     ));
     // Live restore: re-adopt running containers (their shims outlived the previous daemon).
@@ -294,6 +295,14 @@ pub async fn run(cfg: DaemonConfig) -> Result<(), ServerError> {
         _ = int.recv() => tracing::warn!("second SIGINT: exiting now"),
     }
     servers.abort_all();
+    // Running containers keep their network (live restore); otherwise our bridges and
+    // nftables table go, and the next start makes them again.
+    let any_running = state
+        .containers
+        .all()
+        .iter()
+        .any(|e| e.with(crate::containers::record::Container::running));
+    state.containers.network.shutdown(any_running).await;
     // Layers are committed before they are flushed to disk (a background flusher does it);
     // flush now, so a clean stop leaves nothing for the next start's recovery to decide.
     let store = state.store.clone();

@@ -40,6 +40,8 @@ pub struct DaemonInfo {
     pub insecure_registries: Vec<String>,
     /// seccomp profile, no-new-privileges, default ulimits, userns-remap (resolved).
     pub security: crate::containers::security::DaemonSecurity,
+    /// Bridge, pools, DNS and nftables options (issue 5).
+    pub network: crate::network::options::NetConfig,
 }
 
 impl AppState {

@@ -170,6 +170,17 @@ fn sample(method: &str, template: &str) -> (&'static str, &'static str, u16) {
         ("POST", "/volumes/prune") => ("/volumes/prune", "", 200),
         ("GET", "/volumes/{name}") => ("/volumes/nosuch", "", 404),
         ("DELETE", "/volumes/{name}") => ("/volumes/nosuch", "", 404),
+        ("GET", "/networks") => ("/networks", "", 200),
+        ("POST", "/networks/create") => ("/networks/create", r#"{"Name":"n","Driver":"x"}"#, 400),
+        ("POST", "/networks/prune") => ("/networks/prune", "", 200),
+        ("GET", "/networks/{name}") => ("/networks/nosuch", "", 404),
+        ("DELETE", "/networks/{name}") => ("/networks/nosuch", "", 404),
+        ("POST", "/networks/{name}/connect") => {
+            ("/networks/nosuch/connect", r#"{"Container":"x"}"#, 404)
+        }
+        ("POST", "/networks/{name}/disconnect") => {
+            ("/networks/nosuch/disconnect", r#"{"Container":"x"}"#, 404)
+        }
         ("GET", "/events") => ("/events?until=1", "", 200),
         _ => panic!("no sample request for {method} {template}: add one to this test"),
     }

@@ -1,10 +1,12 @@
 //! A count of everything a container can leave behind on the host, scoped to one daemon so
 //! that other work on the machine does not disturb it: mounts, shims, tagged container
-//! processes, the daemon's fds, state and run directories, volumes and cgroups.
+//! processes, the daemon's fds, state and run directories, volumes and cgroups, and the
+//! network's veths, netns files, nftables elements and IP leases ([`NetCensus`]).
 
 use std::fs;
 use std::path::Path;
 
+use crate::netcensus::NetCensus;
 use crate::procs;
 use crate::TestDaemon;
 
@@ -24,6 +26,7 @@ pub struct Census {
     pub volumes: Vec<String>,
     /// Directories below `/sys/fs/cgroup/<controller>/` whose path mentions rdocker.
     pub cgroups: Vec<String>,
+    pub net: NetCensus,
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -78,6 +81,7 @@ impl Census {
             exec_execs: entries(&d.exec_root().join("exec")),
             volumes: entries(&d.data_root().join("volumes")),
             cgroups: rdocker_cgroups(),
+            net: NetCensus::take(d),
         }
     }
 
@@ -111,6 +115,7 @@ impl Census {
         );
         extra("volume", &self.volumes, &after.volumes, &mut out);
         extra("cgroup", &self.cgroups, &after.cgroups, &mut out);
+        out.extend(self.net.leaks(&after.net));
         for p in after.shims.iter().filter(|p| !self.shims.contains(p)) {
             out.push(format!("shim process {p}"));
         }

@@ -128,6 +128,31 @@ impl TestDaemon {
             args.push(m.clone());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
+        // Everything a daemon makes on the host is its own (several run at once), and no
+        // DNS query leaves the host: a container's resolver is its own loopback, the embedded
+        // DNS's upstream a port where nothing listens. The caller's flags win.
+        let tag = crate::netns_host::rand_hex(6);
+        for (flag, value) in [
+            ("--bridge", format!("rdt{tag}")),
+            ("--nft-table", format!("rdocker_{tag}")),
+            ("--dns", "127.0.0.1".to_string()),
+            ("--dns-upstream", "127.0.0.1:9".to_string()),
+            // 256 subnets for the test daemons of a host instead of docker's 31.
+            (
+                "--default-address-pool",
+                "base=10.210.0.0/16,size=24".to_string(),
+            ),
+        ] {
+            let given = extra.iter().any(|a| {
+                *a == flag
+                    || a.starts_with(&format!("{flag}="))
+                    || (flag == "--bridge" && *a == "-b")
+            });
+            if !given {
+                args.push(flag.into());
+                args.push(value);
+            }
+        }
         let mut d = TestDaemon {
             child: None,
             args,
@@ -435,6 +460,8 @@ impl Drop for TestDaemon {
             // dockerd leaves its overlay and data-root mounts below the dir.
             unmount_below(self.dir.path());
         } else {
+            // The daemon's bridges and nft table are per-daemon: removed with it below.
+            let net = crate::netcensus::Teardown::collect(self);
             self.stop(Duration::from_secs(5));
             // Containers outlive rdockerd by design (live restore); those a test left running
             // go with their shims (the container's init has PDEATHSIG), so no test run leaves
@@ -442,6 +469,7 @@ impl Drop for TestDaemon {
             for pid in crate::procs::shims_under(self.dir.path()) {
                 crate::procs::kill9(pid);
             }
+            net.run(self);
         }
     }
 }

@@ -34,11 +34,16 @@ fn normalise(s: &str) -> String {
 }
 
 fn check_script(d: &TestDaemon, name: &str) {
+    check_script_env(d, name, &[]);
+}
+
+fn check_script_env(d: &TestDaemon, name: &str, env: &[(&str, String)]) {
     let dir: PathBuf = workspace_root().join("examples/curl");
     let out = run(
         Command::new("sh")
             .arg(dir.join(format!("{name}.sh")))
-            .env("RDOCKER_SOCK", d.socket()),
+            .env("RDOCKER_SOCK", d.socket())
+            .envs(env.iter().map(|(k, v)| (k, v))),
         Duration::from_secs(120),
     );
     assert!(
@@ -80,6 +85,17 @@ fn container_scripts_match_their_out_files() {
     for name in ["container-run", "container-exec", "volumes"] {
         check_script(&d, name);
     }
+}
+
+#[test]
+fn network_script_matches_its_out_file() {
+    require_root!();
+    let (_reg, d) = registry_and_daemon(&["busybox"], RegistryAuth::None);
+    d.cli(&["pull", "busybox"]).assert_ok();
+    // A free host port (the .out shows it as <port>); the default subnet 10.99.77.0/24 is
+    // outside the pools other test daemons pick from.
+    let port = rdocker_tests::util::free_port().unwrap().to_string();
+    check_script_env(&d, "networks", &[("DEMO_PORT", port)]);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The Python docker SDK (docker-py from PyPI, in a venv the test makes once) against
-//! rdockerd: tests/py/sdk_smoke.py does what a user's script does; we assert on its report.
+//! rdockerd: tests/py/sdk_smoke.py does what a user's script does, tests/py/sdk_network.py the
+//! network calls (networks.create, connect, run with ports=…); we assert on their reports.
 
 use std::process::Command;
 use std::time::Duration;
@@ -53,4 +54,40 @@ fn docker_sdk_pull_run_logs_exec_wait_remove_volumes() {
     assert_eq!(get("left"), "[]", "remove=True left no container: {out}");
     let (code, _) = d.api("GET", "/volumes/v1");
     assert_eq!(code, 404, "the script removed v1");
+}
+
+#[test]
+fn docker_sdk_networks_create_connect_and_ports() {
+    require_root!();
+    let python = python_with_docker_sdk().expect("python venv with the docker SDK");
+    let (_reg, d) = registry_and_daemon(&["busybox"], RegistryAuth::None);
+    d.cli(&["pull", "busybox"]).assert_ok();
+    let port = rdocker_tests::util::free_port().unwrap();
+    let out = run(
+        Command::new(&python)
+            .arg(workspace_root().join("tests/py/sdk_network.py"))
+            .arg(d.host())
+            .arg(port.to_string()),
+        Duration::from_secs(180),
+    );
+    assert!(
+        out.success(),
+        "sdk_network.py failed: {out}\ndaemon log:\n{}",
+        d.log()
+    );
+    let get = |k: &str| {
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+            .unwrap_or_else(|| panic!("no {k:?} in the report: {out}"))
+            .to_string()
+    };
+    assert_eq!(get("network"), "sdknet", "{out}");
+    assert_eq!(get("network_id_len"), "64", "{out}");
+    assert_eq!(get("binding"), format!("127.0.0.1:{port}"), "{out}");
+    assert_eq!(get("body"), "sdk-served", "{out}");
+    assert_eq!(get("members"), "['sdkweb']", "{out}");
+    assert_eq!(get("by_alias"), "sdk-served", "{out}");
+    assert_eq!(get("members_after"), "[]", "{out}");
+    assert_eq!(get("networks"), "['bridge', 'host', 'none']", "{out}");
 }

@@ -1,7 +1,9 @@
 //! Crashes around running containers: `kill -9` of rdockerd (containers keep running and are
 //! re-adopted on restart: listed, logs continue, exec/attach/stop work; one that exited while
 //! the daemon was down gets its recorded status), and `kill -9` of a shim (the container is
-//! recorded as exited and nothing is left running).
+//! recorded as exited and nothing is left running). Networking: a running container keeps
+//! its address, published port and DNS across a `kill -9` of rdockerd; one that died while the
+//! daemon was down loses its veth, netns file, lease and port mapping on restart.
 
 use std::io::Read;
 use std::time::Duration;
@@ -165,4 +167,166 @@ fn shim_kill9_records_exit_and_leaves_nothing() {
     // And a new one runs fine afterwards.
     let out = d.cli(&["run", "--rm", "busybox", "echo", "again"]);
     assert_eq!(out.stdout, "again\n", "{out}");
+}
+
+fn http_body(port: u16) -> Option<String> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out.split_once("\r\n\r\n")?.1.to_string())
+}
+
+fn wait_body(port: u16, want: &str) -> bool {
+    wait_for(Duration::from_secs(10), || {
+        http_body(port).filter(|b| b.contains(want)).map(|_| ())
+    })
+    .is_some()
+}
+
+#[test]
+fn network_survives_daemon_kill9_and_dead_containers_are_swept() {
+    use rdocker_tests::netcensus::{self, NetCensus};
+    require_root!();
+    let (_reg, mut d) = registry_and_daemon(&["busybox"], RegistryAuth::None);
+    d.cli(&["pull", "busybox"]).assert_ok();
+    let baseline = NetCensus::take(&d);
+    d.cli(&["network", "create", "keep"]).assert_ok();
+    let (p, p2) = (
+        rdocker_tests::util::free_port().unwrap(),
+        rdocker_tests::util::free_port().unwrap(),
+    );
+    let httpd = "mkdir -p /www && echo alive > /www/index.html && exec httpd -f -p 80 -h /www";
+    let pub1 = format!("{p}:80");
+    d.cli(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "keep",
+        "-p",
+        &pub1,
+        "busybox",
+        "sh",
+        "-c",
+        httpd,
+    ])
+    .assert_ok();
+    d.cli(&[
+        "run",
+        "-d",
+        "--name",
+        "cl",
+        "--network",
+        "keep",
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .assert_ok();
+    let pub2 = format!("{p2}:80");
+    let short = d.cli(&[
+        "run", "-d", "--name", "short", "-p", &pub2, "busybox", "sh", "-c", "sleep 2",
+    ]);
+    short.assert_ok();
+    let short_id = short.stdout.trim().to_string();
+    assert!(
+        wait_body(p, "alive"),
+        "web serves before the crash\n{}",
+        d.log()
+    );
+    let web_ip =
+        d.inspect("web").unwrap()["NetworkSettings"]["Networks"]["keep"]["IPAddress"].clone();
+    assert_eq!(
+        netcensus::veths_owned_by(&short_id).len(),
+        1,
+        "short is wired"
+    );
+
+    d.kill9();
+    std::thread::sleep(Duration::from_secs(3));
+    // The kernel keeps forwarding while the daemon is gone.
+    assert!(
+        wait_body(p, "alive"),
+        "published port works with rdockerd dead"
+    );
+
+    d.restart().expect("rdockerd restarts");
+    assert!(
+        wait_body(p, "alive"),
+        "published port after restart\n{}",
+        d.log()
+    );
+    let v = d.inspect("web").unwrap();
+    assert_eq!(
+        v["NetworkSettings"]["Networks"]["keep"]["IPAddress"], web_ip,
+        "same address"
+    );
+    let out = d.cli(&["exec", "cl", "timeout", "5", "wget", "-qO-", "http://web/"]);
+    assert_eq!(
+        out.stdout,
+        "alive\n",
+        "the embedded DNS serves again: {out}\n{}",
+        d.log()
+    );
+
+    // The one that died meanwhile is unwired.
+    let v = d.inspect("short").unwrap();
+    assert_eq!(v["State"]["Status"], "exited", "{}", v["State"]);
+    let swept = wait_for(Duration::from_secs(5), || {
+        netcensus::veths_owned_by(&short_id)
+            .is_empty()
+            .then_some(())
+    });
+    assert!(
+        swept.is_some(),
+        "veth of short remains: {:?}",
+        netcensus::veths_owned_by(&short_id)
+    );
+    let now = NetCensus::take(&d);
+    assert!(
+        !now.netns
+            .iter()
+            .any(|f| short_id.starts_with(f.as_str()) || f.starts_with(&short_id[..12])),
+        "netns file of short: {:?}",
+        now.netns
+    );
+    assert!(
+        !now.leases.iter().any(|l| l.contains(&short_id[..12])),
+        "lease of short: {:?}",
+        now.leases
+    );
+    assert!(
+        !now.nft.iter().any(|e| e.contains(&p2.to_string())),
+        "port {p2} of short still mapped: {:?}",
+        now.nft
+    );
+    // Its host port is free for another container.
+    d.cli(&[
+        "run", "-d", "--name", "reuse", "-p", &pub2, "busybox", "sh", "-c", httpd,
+    ])
+    .assert_ok();
+    assert!(wait_body(p2, "alive"), "port {p2} reused\n{}", d.log());
+
+    d.cli(&["rm", "-f", "web", "cl", "short", "reuse"])
+        .assert_ok();
+    d.cli(&["network", "rm", "keep"]).assert_ok();
+    let settled = wait_for(Duration::from_secs(5), || {
+        baseline
+            .leaks(&NetCensus::take(&d))
+            .is_empty()
+            .then_some(())
+    });
+    assert!(
+        settled.is_some(),
+        "left: {:?}",
+        baseline.leaks(&NetCensus::take(&d))
+    );
 }

@@ -1,7 +1,9 @@
 //! 200 `rdocker run --rm busybox true` cycles (RDOCKER_CYCLES overrides the count) leave
 //! nothing behind: mounts, shims, container processes, rdockerd fds, state and run
-//! directories, volumes, cgroups, containers. Alone in its test binary so that nothing else
-//! in this process starts containers meanwhile.
+//! directories, volumes, cgroups, containers, and the network's veths, netns files, nftables
+//! elements and IP leases (every 4th cycle publishes a port, every 4th runs on a user
+//! network). Alone in its test binary so that nothing else in this process starts
+//! containers meanwhile.
 
 use std::time::{Duration, Instant};
 
@@ -19,8 +21,16 @@ fn run_rm_cycles_leave_nothing_behind() {
         "RDOCKER_CYCLE={}",
         d.dir().file_name().unwrap().to_string_lossy()
     );
+    d.cli(&["network", "create", "cycles"]).assert_ok();
     let run = |i: usize| {
-        let out = d.cli(&["run", "--rm", "-e", &tag, "busybox", "true"]);
+        let mut args = vec!["run", "--rm", "-e", &tag];
+        match i % 4 {
+            1 => args.extend(["-p", "127.0.0.1::80"]),
+            2 => args.extend(["--network", "cycles"]),
+            _ => {}
+        }
+        args.extend(["busybox", "true"]);
+        let out = d.cli(&args);
         assert!(
             out.success() && out.stdout.is_empty(),
             "cycle {i}: {out}\ndaemon log:\n{}",
@@ -33,7 +43,17 @@ fn run_rm_cycles_leave_nothing_behind() {
     }
     let before = Census::take(&d, &tag);
     // The census sees a container that is left running: shim, process, state and run dirs.
-    let out = d.cli(&["run", "-d", "-e", &tag, "busybox", "sleep", "60"]);
+    let out = d.cli(&[
+        "run",
+        "-d",
+        "-e",
+        &tag,
+        "-p",
+        "127.0.0.1::80",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
     out.assert_ok();
     let live = Census::take(&d, &tag);
     let seen = before.leaks(&live, 3);
@@ -42,6 +62,10 @@ fn run_rm_cycles_leave_nothing_behind() {
         "container process",
         "container dir",
         "run dir",
+        "veth",
+        "netns file",
+        "nft element",
+        "ip lease",
     ] {
         assert!(
             seen.iter().any(|l| l.starts_with(what)),

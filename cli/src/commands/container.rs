@@ -10,6 +10,7 @@ use super::inspect::{InspectArgs, Scope};
 use super::kill::KillArgs;
 use super::logs::LogsArgs;
 use super::pause::PauseArgs;
+use super::port::PortArgs;
 use super::prune::PruneArgs;
 use super::ps::PsArgs;
 use super::rename::RenameArgs;
@@ -56,6 +57,9 @@ pub enum ContainerCmd {
     /// Pause all processes within one or more containers
     #[command(override_usage = "rdocker container pause CONTAINER [CONTAINER...]")]
     Pause(PauseArgs),
+    /// List port mappings or a specific mapping for the container
+    #[command(override_usage = "rdocker container port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
     /// Remove all stopped containers
     #[command(override_usage = "rdocker container prune [OPTIONS]")]
     Prune(PruneArgs),
@@ -116,6 +120,7 @@ pub fn run(ctx: &Ctx, cmd: ContainerCmd) -> Result<()> {
         ContainerCmd::Logs(a) => logs::run(ctx, "rdocker container logs", a),
         ContainerCmd::Ls(a) => ps::run(ctx, "rdocker container ls", a),
         ContainerCmd::Pause(a) => pause::run(ctx, "rdocker container pause", "pause", a),
+        ContainerCmd::Port(a) => super::port::run(ctx, "rdocker container port", a),
         ContainerCmd::Prune(a) => prune::run(ctx, "rdocker container prune", a),
         ContainerCmd::Rename(a) => rename::run(ctx, "rdocker container rename", a),
         ContainerCmd::Restart(a) => stop::run(ctx, "rdocker container restart", "restart", a),

@@ -38,6 +38,8 @@ pub enum Scope {
     Container,
     /// `volume inspect`.
     Volume,
+    /// `network inspect`.
+    Network,
 }
 
 pub fn run(ctx: &Ctx, name: &str, a: InspectArgs, scope: Scope) -> Result<()> {
@@ -57,7 +59,8 @@ pub fn run(ctx: &Ctx, name: &str, a: InspectArgs, scope: Scope) -> Result<()> {
         (Scope::Image, _) | (Scope::Any, Some("image")) => &["images"],
         (Scope::Container, _) | (Scope::Any, Some("container")) => &["containers"],
         (Scope::Volume, _) | (Scope::Any, Some("volume")) => &["volumes"],
-        (Scope::Any, None | Some("")) => &["containers", "images", "volumes"],
+        (Scope::Network, _) | (Scope::Any, Some("network")) => &["networks"],
+        (Scope::Any, None | Some("")) => &["containers", "images", "volumes", "networks"],
         (Scope::Any, Some(other)) => {
             return Err(status_err(
                 1,
@@ -122,9 +125,9 @@ pub fn run(ctx: &Ctx, name: &str, a: InspectArgs, scope: Scope) -> Result<()> {
 fn fetch<'k>(ctx: &Ctx, obj: &str, kinds: &[&'k str]) -> Result<(&'k str, Vec<u8>)> {
     let mut last = None;
     for kind in kinds {
-        // Volumes are the one kind whose inspect path has no "/json".
-        let path = if *kind == "volumes" {
-            api_path(&format!("/volumes/{}", path_escape(obj)))
+        // Volumes and networks are the kinds whose inspect path has no "/json".
+        let path = if *kind == "volumes" || *kind == "networks" {
+            api_path(&format!("/{kind}/{}", path_escape(obj)))
         } else {
             api_path(&format!("/{kind}/{}/json", path_escape(obj)))
         };

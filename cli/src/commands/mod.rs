@@ -12,7 +12,9 @@ pub mod inspect;
 pub mod kill;
 pub mod login;
 pub mod logs;
+pub mod network;
 pub mod pause;
+pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod pull;
@@ -69,6 +71,8 @@ pub enum Arity {
     Exactly(usize),
     AtLeast(usize),
     AtMost(usize),
+    /// cobra's RequiresRangeArgs.
+    Range(usize, usize),
 }
 
 /// docker's usage line for a command path ("pull", "image ls"), without the program
@@ -85,7 +89,7 @@ pub fn usage_of(cmd: &str) -> &'static str {
         "login" => "[OPTIONS] [SERVER]",
         "logout" => "[SERVER]",
         "version" | "info" => "[OPTIONS]",
-        "image" | "container" | "volume" => "COMMAND",
+        "image" | "container" | "volume" | "network" => "COMMAND",
         "run" | "create" | "container run" | "container create" => {
             "[OPTIONS] IMAGE [COMMAND] [ARG...]"
         }
@@ -107,6 +111,13 @@ pub fn usage_of(cmd: &str) -> &'static str {
         "volume create" => "[OPTIONS] [VOLUME]",
         "volume inspect" => "[OPTIONS] VOLUME [VOLUME...]",
         "volume rm" | "volume remove" => "[OPTIONS] VOLUME [VOLUME...]",
+        "port" | "container port" => "CONTAINER [PRIVATE_PORT[/PROTO]]",
+        "network create" => "[OPTIONS] NETWORK",
+        "network connect" => "[OPTIONS] NETWORK CONTAINER",
+        "network disconnect" => "[OPTIONS] NETWORK CONTAINER",
+        "network inspect" => "[OPTIONS] NETWORK [NETWORK...]",
+        "network ls" | "network list" | "network prune" => "[OPTIONS]",
+        "network rm" | "network remove" => "NETWORK [NETWORK...]",
         _ => "[OPTIONS] COMMAND",
     }
 }
@@ -137,6 +148,9 @@ pub fn check_args(args: &[String], arity: Arity, name: &str) -> anyhow::Result<(
         Arity::Exactly(k) if n != k => format!("requires {k} {}", plural(k)),
         Arity::AtLeast(k) if n < k => format!("requires at least {k} {}", plural(k)),
         Arity::AtMost(k) if n > k => format!("requires at most {k} {}", plural(k)),
+        Arity::Range(lo, hi) if n < lo || n > hi => {
+            format!("requires at least {lo} and at most {hi} {}", plural(hi))
+        }
         _ => return Ok(()),
     };
     let mut msg = format!("rdocker: '{name}' {what}{}", usage_footer(name));

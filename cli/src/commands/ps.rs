@@ -13,6 +13,7 @@ use crate::client::api_path;
 use crate::format::{
     created_since, ellipsis, go_time_string, human_size_prec, now_unix_f64, trunc_id,
 };
+use crate::portsfmt::{displayable_ports, PortEntry};
 use crate::reference::Reference;
 use crate::url::query;
 
@@ -173,26 +174,18 @@ fn image_column(c: &Summary, trunc: bool) -> String {
     }
 }
 
-/// docker's DisplayablePorts, without the range folding (one entry per port).
+/// docker's DisplayablePorts over the summary's ports.
 fn ports_column(ports: &[Port]) -> String {
-    let mut out: Vec<String> = ports
+    let entries: Vec<PortEntry> = ports
         .iter()
-        .map(|p| match (p.public_port, p.ip.as_deref()) {
-            (Some(pub_port), ip) if pub_port > 0 => {
-                let ip = ip.unwrap_or("");
-                let host = if ip.contains(':') {
-                    format!("[{ip}]")
-                } else {
-                    ip.to_string()
-                };
-                format!("{host}:{pub_port}->{}/{}", p.private_port, p.typ)
-            }
-            _ => format!("{}/{}", p.private_port, p.typ),
+        .map(|p| PortEntry {
+            ip: p.ip.clone().unwrap_or_default(),
+            private_port: p.private_port,
+            public_port: p.public_port.unwrap_or(0),
+            typ: p.typ.clone(),
         })
         .collect();
-    out.sort();
-    out.dedup();
-    out.join(", ")
+    displayable_ports(&entries)
 }
 
 fn names_column(names: &[String], trunc: bool) -> String {

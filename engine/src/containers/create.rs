@@ -88,12 +88,9 @@ pub fn validate_host_config(hc: &HostConfig) -> Result<(), ContainerError> {
             ));
         }
     }
-    match hc.network_mode.as_deref().unwrap_or("") {
-        "" | "default" | "bridge" | "none" | "host" => {}
-        m if m.starts_with("container:") => {
-            return Err(invalid(format!("network mode {m} is not supported yet")))
-        }
-        m => return Err(ContainerError::NotFoundNetwork(m.to_string())),
+    // Network names are checked against the network store (ContainerManager::net_plan).
+    if hc.network_mode.as_deref() == Some("container:") {
+        return Err(invalid("invalid container format container:<name|id>"));
     }
     match hc.pid_mode.as_deref().unwrap_or("") {
         "" | "host" | "private" => {}
@@ -302,10 +299,10 @@ mod tests {
         );
         assert!(validate_host_config(&hc(RestartPolicyNameEnum::NO, 0, true)).is_ok());
         let net = HostConfig {
-            network_mode: Some("nosuch".into()),
+            network_mode: Some("container:".into()),
             ..Default::default()
         };
-        assert_eq!(err(net), "network nosuch not found");
+        assert_eq!(err(net), "invalid container format container:<name|id>");
     }
 
     fn image() -> ImageInfo {

@@ -63,6 +63,7 @@ impl ContainerManager {
         let r = self.start_in_cgroup(e, t0, t_cgroup).await;
         if r.is_err() {
             self.cgroup_remove(&e.id).await;
+            self.net_down(&e.id).await;
         }
         r
     }
@@ -78,9 +79,13 @@ impl ContainerManager {
         let (store, volumes) = (self.store.clone(), self.volumes.clone());
         let (b, r, image) = (bundle.clone(), run_dir.clone(), c.image_id.clone());
         let c2 = c.clone();
+        let t_net = std::time::Instant::now();
+        let net = self.net_up(&c).await?;
+        let t_net = t_net.elapsed();
         let ctx = prepare::BundleCtx {
             security: self.security.clone(),
             cgroup_dirs: self.limits.cgroup_dirs(&e.id),
+            net: Some(net),
         };
         let mut step_times = tokio::task::spawn_blocking(move || {
             let lower = store.layer_dirs(&image)?;
@@ -89,6 +94,7 @@ impl ContainerManager {
         .await
         .map_err(blocking_err)??;
         step_times.insert("cgroup", t_cgroup);
+        step_times.insert("network", t_net);
 
         let t_bundle = t0.elapsed();
 
@@ -270,6 +276,7 @@ impl ContainerManager {
         // restart right after never meets the old cgroup.
         let oom = self.cgroup_oom_kills(&e.id).await > 0;
         self.cgroup_remove(&e.id).await;
+        self.net_down(&e.id).await;
         let dir = self.bundle(&e.id);
         let e2 = e.clone();
         let fin = finished.clone();
@@ -485,6 +492,7 @@ impl ContainerManager {
         // Normally gone with the exit; this catches a shim killed with -9 whose exit is
         // still being handled, and leftovers of a crash.
         self.cgroup_remove(&e.id).await;
+        self.net_down(&e.id).await;
         self.forget(e, volumes).await;
         Ok(())
     }

@@ -57,6 +57,8 @@ pub struct ContainerManager {
     pub limits: Arc<limits::Limits>,
     table: RwLock<Table>,
     pub(crate) execs: exec::ExecTable,
+    /// Networks and each container's endpoints (issue 5).
+    pub network: Arc<crate::network::NetworkManager>,
 }
 
 /// `rdocker-shim` next to our own executable, else the one on PATH.
@@ -90,6 +92,7 @@ impl ContainerManager {
         events: Arc<Events>,
         daemon: &crate::state::DaemonInfo,
     ) -> ContainerManager {
+        let net_events = events.clone();
         ContainerManager {
             root: data_root.join("containers"),
             exec_root: exec_root.to_path_buf(),
@@ -101,6 +104,12 @@ impl ContainerManager {
             limits: Arc::new(limits::Limits::new()),
             table: RwLock::new(Table::default()),
             execs: Default::default(),
+            network: Arc::new(crate::network::NetworkManager::new(
+                daemon.network.clone(),
+                data_root,
+                exec_root,
+                net_events,
+            )),
         }
     }
 
@@ -241,8 +250,14 @@ impl ContainerManager {
         let unreserve = |m: &ContainerManager| {
             m.write_table().names.remove(&cname);
         };
-        let mut c = match create::build(id.clone(), cname.clone(), body, &image) {
-            Ok(c) => c,
+        let nc = body.networking_config.clone();
+        let planned = create::build(id.clone(), cname.clone(), body, &image).and_then(|c| {
+            let net = self.net_plan(&c.host_config, nc.as_ref())?;
+            crate::network::ports::validate(&c)?;
+            Ok((c, net))
+        });
+        let (mut c, net) = match planned {
+            Ok(p) => p,
             Err(e) => {
                 unreserve(self);
                 return Err(e);
@@ -253,6 +268,7 @@ impl ContainerManager {
             mgr.create_volumes(&mut c)?;
             let dir = mgr.bundle(&c.id);
             std::fs::create_dir_all(&dir).map_err(ContainerError::io("mkdir", &dir))?;
+            net.save(&dir)?;
             c.save(&dir).map_err(ContainerError::io("write", &dir))?;
             Ok::<_, ContainerError>(c)
         })

@@ -7,6 +7,7 @@ use super::error::ContainerError;
 use super::record::{Container, MountKind};
 use super::spec::{self, ResolvedMount};
 use crate::fsutil::replace_file;
+use crate::network::hooks::Wired;
 use crate::volumes::VolumeStore;
 
 const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -52,15 +53,21 @@ pub fn resolve_mounts(c: &Container, volumes: &VolumeStore) -> Vec<ResolvedMount
 }
 
 /// The files only rewritten on start (no fsync: they are regenerated on every start).
-fn etc_files(c: &Container, bundle: &Path) -> Result<(), ContainerError> {
+/// `net`: hosts and resolv.conf as networking rendered them (docker's formats).
+fn etc_files(c: &Container, bundle: &Path, net: Option<&Wired>) -> Result<(), ContainerError> {
     let hostname = c.config.hostname.clone().unwrap_or_default();
     let host_net = c.host_config.network_mode.as_deref() == Some("host");
-    let hosts = if host_net {
-        std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS.to_string())
-    } else {
-        HOSTS.to_string()
+    let (hosts, resolv) = match net {
+        Some(w) => (w.hosts.clone(), w.resolv.clone()),
+        None if host_net => (
+            std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS.to_string()),
+            std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+        ),
+        None => (
+            HOSTS.to_string(),
+            std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+        ),
     };
-    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     for (name, text) in [
         ("hostname", format!("{hostname}\n")),
         ("hosts", hosts),
@@ -108,6 +115,8 @@ pub struct BundleCtx {
     pub security: std::sync::Arc<super::security::Security>,
     /// `io.rdocker.cgroup.paths`: empty = no cgroup join.
     pub cgroup_dirs: Vec<PathBuf>,
+    /// The network namespace and /etc files networking prepared (issue 5).
+    pub net: Option<Wired>,
 }
 
 /// Directories, /etc files and config.json for one start. `lower_dirs` lowest first.
@@ -129,7 +138,7 @@ pub fn bundle(
     for s in ["ctl.sock", "attach.sock", "shim.log"] {
         let _ = std::fs::remove_file(run_dir.join(s));
     }
-    etc_files(c, bundle)?;
+    etc_files(c, bundle, ctx.net.as_ref())?;
     let seccomp_file = bundle.join(spec::SECCOMP_FILE);
     match &sec.seccomp {
         Some(bpf) => replace_file(&seccomp_file, bpf).map_err(io("write", &seccomp_file))?,
@@ -141,7 +150,10 @@ pub fn bundle(
     if let Some(remap) = &sec.userns {
         chown_for_userns(bundle, &mounts, remap.root())?;
     }
-    let spec = spec::build(c, bundle, lower_dirs, &mounts, &sec, &ctx.cgroup_dirs)?;
+    let mut spec = spec::build(c, bundle, lower_dirs, &mounts, &sec, &ctx.cgroup_dirs)?;
+    if let Some(w) = &ctx.net {
+        spec::set_netns(&mut spec, &w.ns)?;
+    }
     let bytes = serde_json::to_vec(&spec).map_err(|e| ContainerError::Shim(e.to_string()))?;
     let path = bundle.join("config.json");
     replace_file(&path, &bytes).map_err(io("write", &path))?;

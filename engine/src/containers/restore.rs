@@ -31,6 +31,17 @@ impl ContainerManager {
         })
         .await
         .unwrap_or_default();
+        // Networking first: bridges and rules in place, leftovers of containers that are
+        // gone swept (containers recorded as running keep theirs; a dead one is unwired by
+        // its exit handling below).
+        let running: Vec<String> = records
+            .iter()
+            .filter(|c| c.running())
+            .map(|c| c.id.clone())
+            .collect();
+        if let Err(err) = self.network.init(&running).await {
+            tracing::error!("networking: {err}");
+        }
         let mut entries = Vec::new();
         for c in records {
             for m in c.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
@@ -74,6 +85,14 @@ impl ContainerManager {
             if st.get("status").and_then(|s| s.as_str()) == Some("running") {
                 if let Ok(w) = WaitConn::open(&run_dir).await {
                     tracing::info!("live restore: re-adopted container {}", e.id);
+                    let c = e.rec();
+                    if let Err(err) = self
+                        .network
+                        .restore_container(&c, &self.bundle(&e.id))
+                        .await
+                    {
+                        tracing::warn!("live restore: network of {}: {err}", e.id);
+                    }
                     e.gate().open = true;
                     self.restore_paused(&e).await;
                     e.running.send_replace(true);

@@ -331,6 +331,35 @@ pub fn build(
     spec.build()
 }
 
+/// The network namespace networking chose: none of ours (host), a new one, or a path to join.
+pub fn set_netns(
+    spec: &mut Spec,
+    ns: &crate::network::hooks::NsChoice,
+) -> Result<(), oci_spec::OciSpecError> {
+    use crate::network::hooks::NsChoice;
+    let Some(linux) = spec.linux_mut() else {
+        return Ok(());
+    };
+    let mut list = linux.namespaces().clone().unwrap_or_default();
+    list.retain(|n| n.typ() != LinuxNamespaceType::Network);
+    match ns {
+        NsChoice::Host => {}
+        NsChoice::New => list.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::Network)
+                .build()?,
+        ),
+        NsChoice::Path(p) => list.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::Network)
+                .path(p.clone())
+                .build()?,
+        ),
+    }
+    linux.set_namespaces(Some(list));
+    Ok(())
+}
+
 /// An exec's process: the container's env with the exec's on top, its user and cwd, the
 /// container's capabilities (every one the daemon has with `--privileged`) and no_new_privs.
 /// The exec shim loads the container's seccomp filter itself.

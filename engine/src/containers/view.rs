@@ -6,7 +6,7 @@ use std::path::Path;
 use bollard_stubs::models::{
     ContainerInspectResponse, ContainerState, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryHostConfig, ContainerSummaryNetworkSettings, ContainerSummaryStateEnum,
-    DriverData, EndpointSettings, MountPoint, MountPointTypeEnum, NetworkSettings,
+    DriverData, MountPoint, MountPointTypeEnum,
 };
 
 use super::record::{Container, MountKind, MountSpec, Status};
@@ -39,14 +39,14 @@ fn mount_point(m: &MountSpec, volumes_root: &Path) -> MountPoint {
     }
 }
 
-fn networks(c: &Container) -> HashMap<String, EndpointSettings> {
-    let mode = c.host_config.network_mode.clone().unwrap_or_default();
-    let mode = if mode.is_empty() || mode == "default" {
-        "bridge".to_string()
-    } else {
-        mode
-    };
-    HashMap::from([(mode, EndpointSettings::default())])
+/// The bundle of `c`: `<data-root>/containers/<id>`, next to `<data-root>/volumes` (the
+/// summary's callers pass only the volumes root).
+fn bundle_of(c: &Container, volumes_root: &Path) -> std::path::PathBuf {
+    volumes_root
+        .parent()
+        .unwrap_or(volumes_root)
+        .join("containers")
+        .join(&c.id)
 }
 
 pub fn inspect(
@@ -127,12 +127,7 @@ pub fn inspect(
                 .collect(),
         ),
         config: Some(c.config.clone()),
-        network_settings: Some(NetworkSettings {
-            sandbox_id: Some(String::new()),
-            sandbox_key: Some(String::new()),
-            ports: Some(HashMap::new()),
-            networks: Some(networks(c)),
-        }),
+        network_settings: Some(crate::network::hooks::view(c, bundle).0),
         ..Default::default()
     }
 }
@@ -151,6 +146,7 @@ pub fn summary(
         Status::Exited => ContainerSummaryStateEnum::EXITED,
         Status::Dead => ContainerSummaryStateEnum::DEAD,
     };
+    let (net, ports) = crate::network::hooks::view(c, &bundle_of(c, volumes_root));
     ContainerSummary {
         id: Some(c.id.clone()),
         names: Some(vec![c.name.clone()]),
@@ -158,7 +154,7 @@ pub fn summary(
         image_id: Some(c.image_id.clone()),
         command: Some(c.command()),
         created: parse_time(&c.created).map(|t| t.timestamp()),
-        ports: Some(vec![]),
+        ports: Some(ports),
         size_rw: size.map(|s| s.0),
         size_root_fs: size.map(|s| s.1),
         labels: Some(c.config.labels.clone().unwrap_or_default()),
@@ -169,7 +165,7 @@ pub fn summary(
             annotations: None,
         }),
         network_settings: Some(ContainerSummaryNetworkSettings {
-            networks: Some(networks(c)),
+            networks: net.networks,
         }),
         mounts: Some(
             c.mounts

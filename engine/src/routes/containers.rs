@@ -132,6 +132,8 @@ pub async fn inspect(
         v
     })
     .await?;
+    let mut out = serde_json::to_value(out).map_err(|e| ApiError::internal(e.to_string()))?;
+    crate::network::hooks::add_legacy_fields(&mut out);
     Ok(Json(out).into_response())
 }
 

@@ -11,6 +11,7 @@ pub mod events;
 pub mod exec;
 pub mod images;
 pub mod limits;
+pub mod networks;
 pub mod pull;
 pub mod system;
 pub mod volumes;
@@ -73,6 +74,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/volumes/prune"),
     ("GET", "/volumes/{name}"),
     ("DELETE", "/volumes/{name}"),
+    ("GET", "/networks"),
+    ("POST", "/networks/create"),
+    ("POST", "/networks/prune"),
+    ("GET", "/networks/{name}"),
+    ("DELETE", "/networks/{name}"),
+    ("POST", "/networks/{name}/connect"),
+    ("POST", "/networks/{name}/disconnect"),
     ("GET", "/events"),
 ];
 
@@ -120,6 +128,13 @@ async fn call_endpoint(method: &str, template: &str, req: Request, st: SharedSta
         ("POST", "/volumes/prune") => volumes::prune.call(req, st).await,
         ("GET", "/volumes/{name}") => volumes::inspect.call(req, st).await,
         ("DELETE", "/volumes/{name}") => volumes::remove.call(req, st).await,
+        ("GET", "/networks") => networks::list.call(req, st).await,
+        ("POST", "/networks/create") => networks::create.call(req, st).await,
+        ("POST", "/networks/prune") => networks::prune.call(req, st).await,
+        ("GET", "/networks/{name}") => networks::inspect.call(req, st).await,
+        ("DELETE", "/networks/{name}") => networks::remove.call(req, st).await,
+        ("POST", "/networks/{name}/connect") => networks::connect.call(req, st).await,
+        ("POST", "/networks/{name}/disconnect") => networks::disconnect.call(req, st).await,
         ("GET", "/events") => events::events.call(req, st).await,
         // Only reachable if ROUTES gained an entry without a handler; the route test catches it.
         _ => {

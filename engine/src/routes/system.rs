@@ -132,6 +132,13 @@ fn host_facts() -> HostFacts {
     }
 }
 
+/// `a.b.c.d/n`: what docker accepts as an insecure-registry CIDR.
+fn is_cidr(s: &str) -> bool {
+    s.split_once('/').is_some_and(|(ip, bits)| {
+        ip.parse::<std::net::IpAddr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= 128)
+    })
+}
+
 /// `GET /info`.
 pub async fn info(State(st): State<SharedState>) -> Result<Json<SystemInfo>, ApiError> {
     let images = st
@@ -150,14 +157,43 @@ pub async fn info(State(st): State<SharedState>) -> Result<Json<SystemInfo>, Api
     )]
     .into_iter()
     .collect();
+    // dockerd lists CIDRs here and insecure hosts as index configs: the docker CLI parses every
+    // entry of InsecureRegistryCIDRs as a CIDR and fails on `host:port`.
     let mut insecure = vec!["127.0.0.0/8".to_string()];
-    insecure.extend(d.insecure_registries.iter().cloned());
+    let mut index_configs = index_configs;
+    for r in &d.insecure_registries {
+        if is_cidr(r) {
+            insecure.push(r.clone());
+        } else {
+            index_configs.insert(
+                r.clone(),
+                IndexInfo {
+                    name: Some(r.clone()),
+                    mirrors: Some(Vec::new()),
+                    secure: Some(false),
+                    official: Some(false),
+                },
+            );
+        }
+    }
+    let (mut running, mut paused, mut stopped) = (0i64, 0i64, 0i64);
+    for e in st.containers.all() {
+        e.with(|c| {
+            if c.state.paused {
+                paused += 1;
+            } else if c.running() {
+                running += 1;
+            } else {
+                stopped += 1;
+            }
+        });
+    }
     Ok(Json(SystemInfo {
         id: Some(d.id.clone()),
-        containers: Some(0),
-        containers_running: Some(0),
-        containers_paused: Some(0),
-        containers_stopped: Some(0),
+        containers: Some(running + paused + stopped),
+        containers_running: Some(running),
+        containers_paused: Some(paused),
+        containers_stopped: Some(stopped),
         images: Some(images),
         driver: Some("overlay2".to_string()),
         driver_status: Some(vec![

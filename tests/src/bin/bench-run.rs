@@ -4,7 +4,10 @@
 //! of: `rdocker run --rm busybox true` end to end through the CLI; the same as separate API
 //! calls, timed each (create; start, which covers mounts and spawn until its answer; wait for
 //! the exit; delete); the throughput of N parallel `run -d` and the time to remove them; the
-//! idle RSS of rdockerd and of one shim. With --with-docker the same against a private
+//! idle RSS of rdockerd and of one shim. Networking (issue 5): `run --rm busybox true` on the
+//! default bridge next to `--network none` (interleaved), and `--sequence` containers started
+//! one after another on one bridge, first 10 against last 10, to show the per-container cost
+//! does not grow. With --with-docker the same against a private
 //! dockerd (no bridge, no iptables) with `docker run --rm --network none busybox true`, the
 //! runs interleaved so that both meet the machine in the same state.
 //!
@@ -31,6 +34,10 @@ struct Args {
     /// Containers started at once for the throughput figure.
     #[arg(long, default_value_t = 100)]
     parallel: usize,
+    /// Containers started one after another on the default bridge (kept running until all
+    /// are up) for the growth figure.
+    #[arg(long, default_value_t = 100)]
+    sequence: usize,
     /// Compare with a private dockerd (Debian's docker.io; examples/bench-run installs it).
     #[arg(long)]
     with_docker: bool,
@@ -71,7 +78,15 @@ impl Engine {
 
     /// Wall time of one `run --rm busybox true`, in ms.
     fn run_rm(&self) -> Result<f64> {
-        let args = self.run_args(&["--rm", "busybox", "true"]);
+        self.run_rm_with(&[])
+    }
+
+    /// Wall time of one `run --rm <flags> busybox true`, in ms.
+    fn run_rm_with(&self, flags: &[&str]) -> Result<f64> {
+        let mut rest = vec!["--rm"];
+        rest.extend(flags);
+        rest.extend(["busybox", "true"]);
+        let args = self.run_args(&rest);
         let t = Instant::now();
         let out = self.cmd(&args).output()?;
         let ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -162,6 +177,35 @@ impl Engine {
         }
         Ok((rate, rm_secs))
     }
+}
+
+/// `n` × `run -d busybox sleep 300` on the default bridge, one after another, all kept
+/// running until the last is up: the wall time of each in ms. Then removes them.
+fn sequence(e: &Engine, n: usize) -> Result<Vec<f64>> {
+    let mut times = Vec::with_capacity(n);
+    let mut ids = Vec::with_capacity(n);
+    let mut res = Ok(());
+    for _ in 0..n {
+        let t = Instant::now();
+        let out = e.cmd(&["run", "-d", "busybox", "sleep", "300"]).output()?;
+        times.push(ms_since(t));
+        if !out.status.success() {
+            res = Err(anyhow::anyhow!(
+                "{}: run -d #{} on the bridge failed: {}",
+                e.name,
+                ids.len() + 1,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            break;
+        }
+        ids.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    if !ids.is_empty() {
+        let mut rm = vec!["rm", "-f"];
+        rm.extend(ids.iter().map(String::as_str));
+        e.cmd(&rm).output()?;
+    }
+    res.map(|_| times)
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -262,6 +306,8 @@ fn docker_setup(reg: &TestRegistry) -> Result<PrivateDockerd> {
 #[derive(Default)]
 struct Figures {
     e2e: Vec<f64>,
+    /// rdocker only: the same with `--network none` (e2e is then the default bridge).
+    e2e_none: Vec<f64>,
     steps: [Vec<f64>; 4],
     rate: Vec<f64>,
     rm_all: Vec<f64>,
@@ -317,11 +363,20 @@ fn run(args: Args) -> Result<()> {
     let log_before = d.log().len();
     for _ in 0..args.runs {
         measure_round(&rd, &mut fr)?;
+        fr.e2e_none.push(rd.run_rm_with(&["--network", "none"])?);
         if let Some(e) = &dk {
             measure_round(e, &mut fd)?;
         }
     }
     let split = start_split(&d.log()[log_before..]);
+    // The API steps run with `--network none` (≈ 0 ms here): keep the bridge runs' figures.
+    let net_step: Vec<f64> = start_steps(&d.log()[log_before..])
+        .remove("network")
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|ms| *ms > 0.05)
+        .collect();
+    let seq = sequence(&rd, args.sequence)?;
     let security = security_rows(&start_steps(&d.log()[log_before..]));
     for _ in 0..3 {
         let (rate, rm) = rd.parallel(args.parallel)?;
@@ -357,6 +412,19 @@ fn run(args: Args) -> Result<()> {
             cell(&fd.e2e, "ms"),
         ),
         (
+            format!("  the same with `--network none` (n={n})"),
+            cell(&fr.e2e_none, "ms"),
+            cell(&fd.e2e, "ms"),
+        ),
+        (
+            "  the default bridge adds (median difference; goal ≤ 15 ms)".into(),
+            match (median_min(&fr.e2e), median_min(&fr.e2e_none)) {
+                (Some((b, _)), Some((none, _))) => format!("{:.1} ms", b - none),
+                _ => "—".into(),
+            },
+            "≈ 45 ms (docker, measured elsewhere)".into(),
+        ),
+        (
             "API `POST /containers/create`".into(),
             cell(&fr.steps[0], "ms"),
             cell(&fd.steps[0], "ms"),
@@ -384,6 +452,23 @@ fn run(args: Args) -> Result<()> {
         (
             "  of which: state recorded (container.json, fsync)".into(),
             cell(&split[3], "ms"),
+            "".into(),
+        ),
+        (
+            "  network set-up in start (netns, veth, IPAM, ports; bridge runs only)".into(),
+            cell(&net_step, "ms"),
+            "".into(),
+        ),
+        (
+            format!(
+                "{} × `run -d` on one bridge in sequence: first 10 / last 10",
+                args.sequence
+            ),
+            format!(
+                "{} / {}",
+                cell(&seq[..10.min(seq.len())], "ms"),
+                cell(&seq[seq.len().saturating_sub(10)..], "ms")
+            ),
             "".into(),
         ),
     ];

@@ -325,10 +325,7 @@ fn namespaces_modes_user_workdir_and_readonly() {
     );
     assert_eq!((out.as_str(), code), ("lo\n", 0));
     let (out, _) = run_out(&d, json!({"Cmd": ["ls", "/sys/class/net"]}));
-    assert_eq!(
-        out, "lo\n",
-        "bridge without networking yet: a netns with lo only"
-    );
+    assert_eq!(out, "eth0\nlo\n", "the default bridge: eth0 and lo");
     let (out, _) = run_out(
         &d,
         json!({"Cmd": ["ls", "/sys/class/net"], "HostConfig": {"NetworkMode": "host"}}),

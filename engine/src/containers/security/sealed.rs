@@ -2,32 +2,15 @@
 //! nobody can write, so a container that reaches `/proc/<shim>/exe` cannot replace the runtime
 //! on the host. Made once per daemon; every spawn executes it through `/proc/self/fd/<n>`.
 
-use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use rustix::fs::{MemfdFlags, SealFlags};
-
 /// The shim's path and its sealed copy (None when the copy could not be made).
 static SEALED: OnceLock<(PathBuf, Option<OwnedFd>)> = OnceLock::new();
 
-/// memfd_create (close-on-exec, sealable), copy, then seal against any change.
-pub fn sealed_copy(path: &Path) -> std::io::Result<OwnedFd> {
-    let mut src = File::open(path)?;
-    let fd = rustix::fs::memfd_create(
-        "rdocker-shim",
-        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
-    )?;
-    let mut dst = File::from(fd);
-    std::io::copy(&mut src, &mut dst)?;
-    let fd = OwnedFd::from(dst);
-    rustix::fs::fcntl_add_seals(
-        &fd,
-        SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
-    )?;
-    Ok(fd)
-}
+/// The runtime crate's: memfd (close-on-exec, sealable, MFD_EXEC where needed), copy, seal.
+pub use rdocker_runtime::sealed_copy;
 
 /// Makes the daemon's sealed copy of `shim` (first call wins; later calls are no-ops).
 pub fn init(shim: &Path) {
@@ -78,6 +61,7 @@ fn via_link(fd: &OwnedFd, dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::fs::SealFlags;
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
@@ -122,10 +106,8 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(comm.trim(), "rdocker-shim");
-        assert!(
-            exe.to_string_lossy().starts_with("/memfd:rdocker-shim"),
-            "{exe:?}"
-        );
+        // The memfd is named after the file it copies (the daemon's is rdocker-shim).
+        assert!(exe.to_string_lossy().starts_with("/memfd:sleep"), "{exe:?}");
         // Relinking (a new daemon, another fd number) replaces the old link.
         assert_eq!(via_link(&fd, dir.path()), prog);
     }
