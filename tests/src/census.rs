@@ -61,6 +61,27 @@ fn rdocker_cgroups() -> Vec<String> {
     out
 }
 
+/// The cgroup dirs of this daemon's containers (every container id its event log ever named):
+/// other tests' daemons make and remove their own cgroups meanwhile, and the `rdocker` parent
+/// dir is shared by all of them.
+fn own_cgroups(d: &TestDaemon) -> Vec<String> {
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.as_secs() + 1)
+        .unwrap_or(0);
+    let (_, body) = d.api("GET", &format!("/events?since=0&until={until}"));
+    let ids: std::collections::HashSet<String> = body
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["Type"] == "container")
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect();
+    rdocker_cgroups()
+        .into_iter()
+        .filter(|c| c.rsplit('/').next().is_some_and(|last| ids.contains(last)))
+        .collect()
+}
+
 impl Census {
     /// Counts now. `tag` is the `KEY=VALUE` the test's containers carry (`-e`).
     pub fn take(d: &TestDaemon, tag: &str) -> Census {
@@ -80,7 +101,7 @@ impl Census {
             exec_containers: entries(&d.exec_root().join("containers")),
             exec_execs: entries(&d.exec_root().join("exec")),
             volumes: entries(&d.data_root().join("volumes")),
-            cgroups: rdocker_cgroups(),
+            cgroups: own_cgroups(d),
             net: NetCensus::take(d),
         }
     }

@@ -52,6 +52,29 @@ impl NetworkManager {
         })
     }
 
+    /// As libnetwork on a container's first user network: its resolv.conf now names the
+    /// embedded DNS server. Written in place (truncate + write), not renamed: the container
+    /// sees the file through a bind mount of this inode.
+    fn point_resolv_at_embedded_dns(
+        &self,
+        c: &Container,
+        bundle: &std::path::Path,
+    ) -> Result<(), NetError> {
+        let path = bundle.join("resolv.conf");
+        let now = std::fs::read_to_string(&path).unwrap_or_default();
+        if now.lines().any(|l| l.trim() == "nameserver 127.0.0.11") {
+            return Ok(());
+        }
+        let hc = &c.host_config;
+        let search = hc.dns_search.clone().filter(|v| !v.is_empty());
+        let opts = hc.dns_options.clone().filter(|v| !v.is_empty());
+        let text = dns::container_resolv_conf(
+            search.as_ref().unwrap_or(&self.cfg.dns_search),
+            opts.as_ref().unwrap_or(&self.cfg.dns_opts),
+        );
+        std::fs::write(&path, text).map_err(NetError::io("rewrite the container's resolv.conf"))
+    }
+
     /// A new endpoint in a running container's namespace.
     async fn connect_live(
         &self,
@@ -152,6 +175,9 @@ impl ContainerManager {
         let ep = self.network.endpoint_rec(n, &es)?;
         if c.running() {
             self.network.connect_live(&c, &mut st, n, ep).await?;
+            if !n.rec.is_default_bridge() {
+                self.network.point_resolv_at_embedded_dns(&c, &bundle)?;
+            }
         } else {
             st.endpoints.push(ep);
         }
