@@ -254,7 +254,23 @@ async fn sweep_removes_what_is_gone_and_keeps_the_rest() {
     assert_eq!(report.veths.len(), 2, "{report:?}");
     assert_eq!(report.netns.len(), 2);
     assert_eq!(report.leases.len(), 2);
-    assert_eq!(report.ports.len(), 2);
+    let raw = std::process::Command::new("nft")
+        .args(["-j", "list", "table", "ip", s.fw.table()])
+        .output()
+        .map(|o| {
+            format!(
+                "{} {}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        report.ports.len(),
+        2,
+        "{report:?}\nleases {:?}\nnft: {raw}",
+        ipam.leases()
+    );
     let left = our_veths(&s.host, &owner_prefix).await;
     assert_eq!(left, vec![format!("{ALIAS_PREFIX}{}", ids[1].0)]);
     assert_eq!(ipam.leases().len(), 1);
