@@ -260,9 +260,12 @@ fn parse_port_elem(with_ip: bool, e: &Value) -> Option<PortMapping> {
     } else {
         (Ipv4Addr::UNSPECIFIED, &key[..])
     };
-    let proto = match rest.first()?.as_str()? {
-        "tcp" => Proto::Tcp,
-        "udp" => Proto::Udp,
+    // nft names the protocol from /etc/protocols; without that file (no `netbase`, as on a
+    // minimal Debian) it prints the number.
+    let p = rest.first()?;
+    let proto = match (p.as_str(), p.as_u64()) {
+        (Some("tcp"), _) | (_, Some(6)) => Proto::Tcp,
+        (Some("udp"), _) | (_, Some(17)) => Proto::Udp,
         _ => return None,
     };
     Some(PortMapping {
@@ -319,6 +322,26 @@ async fn nft(args: &[&str], stdin: Option<&str>) -> Result<(bool, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_elements_with_protocol_names_or_numbers() {
+        let named: Value =
+            serde_json::json!([{"concat": ["udp", 50238]}, {"concat": ["10.1.0.3", 53]}]);
+        let numbered: Value =
+            serde_json::json!([{"concat": [17, 50238]}, {"concat": ["10.1.0.3", 53]}]);
+        let a = parse_port_elem(false, &named).unwrap();
+        assert_eq!(parse_port_elem(false, &numbered), Some(a.clone()));
+        assert_eq!(
+            (a.proto, a.host_port, a.container_port),
+            (Proto::Udp, 50238, 53)
+        );
+        let tcp: Value =
+            serde_json::json!([{"concat": ["127.0.0.1", 6, 80]}, {"concat": ["10.1.0.3", 8080]}]);
+        assert_eq!(
+            parse_port_elem(true, &tcp).map(|p| p.proto),
+            Some(Proto::Tcp)
+        );
+    }
 
     #[test]
     fn batches() {
