@@ -422,7 +422,7 @@ fn run(args: Args) -> Result<()> {
                 (Some((b, _)), Some((none, _))) => format!("{:.1} ms", b - none),
                 _ => "—".into(),
             },
-            "≈ 45 ms (docker, measured elsewhere)".into(),
+            "not measured (the private dockerd runs without a bridge)".into(),
         ),
         (
             "API `POST /containers/create`".into(),
