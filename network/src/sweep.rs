@@ -34,7 +34,7 @@ pub struct SweepScope<'a> {
 }
 
 /// `owner` (a full id, or a prefix of one such as a netns file name) belongs to a kept container.
-fn kept(keep: &[String], owner: &str) -> bool {
+pub fn kept(keep: &[String], owner: &str) -> bool {
     !owner.is_empty()
         && keep
             .iter()

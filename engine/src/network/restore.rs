@@ -21,13 +21,7 @@ use super::manager::{HostLock, Kernel, NetworkManager};
 use super::NetError;
 use crate::containers::record::Container;
 
-/// `owner` (a full id or a prefix such as a netns file name) is one of `keep`.
-fn kept(keep: &[String], owner: &str) -> bool {
-    !owner.is_empty()
-        && keep
-            .iter()
-            .any(|k| !k.is_empty() && (k.starts_with(owner) || owner.starts_with(k.as_str())))
-}
+use rdocker_network::sweep::kept;
 
 impl NetworkManager {
     /// Daemon start: netlink, our nftables table, every network's bridge, then removal of
@@ -223,19 +217,5 @@ impl NetworkManager {
                 tracing::warn!("deleting nftables table {}: {e}", fw.table());
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kept;
-
-    #[test]
-    fn keep_matching() {
-        let keep = vec!["abcdef0123456789".to_string()];
-        assert!(kept(&keep, "abcdef012345"));
-        assert!(kept(&keep, "abcdef0123456789"));
-        assert!(!kept(&keep, "bbcdef012345"));
-        assert!(!kept(&keep, ""));
     }
 }
