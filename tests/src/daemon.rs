@@ -470,6 +470,38 @@ impl Drop for TestDaemon {
                 crate::procs::kill9(pid);
             }
             net.run(self);
+            // A restarted rdockerd would remove the cgroups of containers that died meanwhile;
+            // this one never restarts, so their cgroups go here.
+            remove_container_cgroups(&self.data_root().join("containers"));
+        }
+    }
+}
+
+/// Removes `/sys/fs/cgroup/<hierarchy>/rdocker/<id>` of every container dir in `containers`,
+/// waiting briefly for processes killed just before to leave them.
+fn remove_container_cgroups(containers: &Path) {
+    let Ok(ids) = fs::read_dir(containers) else {
+        return;
+    };
+    let ids: Vec<String> = ids
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    let Ok(hierarchies) = fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    let roots: Vec<PathBuf> = hierarchies
+        .flatten()
+        .map(|h| h.path().join("rdocker"))
+        .chain(std::iter::once(PathBuf::from("/sys/fs/cgroup/rdocker")))
+        .filter(|p| p.is_dir())
+        .collect();
+    for id in &ids {
+        for root in &roots {
+            let dir = root.join(id);
+            if dir.is_dir() {
+                wait_for(Duration::from_secs(2), || fs::remove_dir(&dir).ok());
+            }
         }
     }
 }
