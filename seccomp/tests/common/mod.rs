@@ -146,10 +146,15 @@ pub fn outcomes(bpf: Option<&[u8]>, probes: &[Probe]) -> Vec<Outcome> {
     }
 }
 
+/// # Safety
+/// Reads this thread's errno: callable from any thread; unsafe only for the raw pointer read.
 unsafe fn errno() -> i64 {
     i64::from(*libc::__errno_location())
 }
 
+/// # Safety
+/// Only in the child of a fork of this single-purpose test process: it installs a filter,
+/// makes raw syscalls and `_exit`s without unwinding or touching the parent's state.
 unsafe fn child(prog: Option<&libc::sock_fprog>, probes: &[Probe], out: libc::c_int) -> ! {
     let mut results = [0i64; MAX_PROBES];
     if let Some(prog) = prog {
@@ -200,6 +205,8 @@ unsafe fn child(prog: Option<&libc::sock_fprog>, probes: &[Probe], out: libc::c_
 
 /// A 32-bit syscall from a 64-bit process: the kernel sees AUDIT_ARCH_I386 and the x86
 /// syscall table, as for a 32-bit binary in the container. Returns the raw result (-errno).
+/// # Safety
+/// A raw `int 0x80` with integer arguments only (no pointers the kernel could write through).
 #[cfg(target_arch = "x86_64")]
 unsafe fn int80(nr: u32, a: [u32; 3]) -> i32 {
     let ret: i32;
