@@ -10,8 +10,9 @@ use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
 
 use crate::error::{Context, ShimError};
 
-/// IPC-namespaced keys outside `fs.mqueue.*` (runc's validSysctlMap).
-const IPC_KEYS: [&str; 8] = [
+/// IPC-namespaced keys outside `fs.mqueue.*` (runc's validSysctlMap, and `shm_next_id`, which
+/// the IPC namespace scopes too).
+const IPC_KEYS: [&str; 9] = [
     "kernel.msgmax",
     "kernel.msgmnb",
     "kernel.msgmni",
@@ -20,7 +21,36 @@ const IPC_KEYS: [&str; 8] = [
     "kernel.shmmax",
     "kernel.shmmni",
     "kernel.shm_rmid_forced",
+    "kernel.shm_next_id",
 ];
+
+/// Which namespace scopes a sysctl key (dotted form), by runc's rules. The engine validates
+/// with the same table at create; each side words its own refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyNamespace {
+    Ipc,
+    Net,
+    /// `kernel.domainname`: the UTS namespace.
+    Domainname,
+    /// `kernel.hostname`: UTS too, but it conflicts with the spec's `hostname`.
+    Hostname,
+    /// Not namespaced: writing it would change the host.
+    None,
+}
+
+pub fn key_namespace(dotted: &str) -> KeyNamespace {
+    if IPC_KEYS.contains(&dotted) || dotted.starts_with("fs.mqueue.") {
+        KeyNamespace::Ipc
+    } else if dotted.starts_with("net.") {
+        KeyNamespace::Net
+    } else if dotted == "kernel.domainname" {
+        KeyNamespace::Domainname
+    } else if dotted == "kernel.hostname" {
+        KeyNamespace::Hostname
+    } else {
+        KeyNamespace::None
+    }
+}
 
 /// The namespaces the container gets, as far as sysctls care.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,40 +73,24 @@ pub fn check(sysctl: &HashMap<String, String>, scope: Scope) -> Result<(), ShimE
 }
 
 fn check_key(key: &str, s: Scope) -> Result<(), ShimError> {
-    let dotted = key.replace('/', ".");
     let refuse = |why: String| Err(ShimError::Spec(why));
-    if IPC_KEYS.contains(&dotted.as_str()) || dotted.starts_with("fs.mqueue.") {
-        return if s.new_ipc {
-            Ok(())
-        } else {
-            refuse(format!(
-                "sysctl {key:?} is not allowed in the hosts ipc namespace"
-            ))
-        };
+    match key_namespace(&key.replace('/', ".")) {
+        KeyNamespace::Ipc if s.new_ipc => Ok(()),
+        KeyNamespace::Ipc => refuse(format!(
+            "sysctl {key:?} is not allowed in the hosts ipc namespace"
+        )),
+        KeyNamespace::Net if s.new_net => Ok(()),
+        KeyNamespace::Net => refuse(format!(
+            "sysctl {key:?} is not allowed in the hosts network namespace"
+        )),
+        KeyNamespace::Domainname if s.new_uts => Ok(()),
+        KeyNamespace::Hostname if s.new_uts => refuse(format!(
+            "sysctl {key:?} is not allowed as it conflicts with the OCI \"hostname\" field"
+        )),
+        _ => refuse(format!(
+            "sysctl {key:?} is not in a separate kernel namespace"
+        )),
     }
-    if dotted.starts_with("net.") {
-        return if s.new_net {
-            Ok(())
-        } else {
-            refuse(format!(
-                "sysctl {key:?} is not allowed in the hosts network namespace"
-            ))
-        };
-    }
-    if s.new_uts {
-        match dotted.as_str() {
-            "kernel.domainname" => return Ok(()),
-            "kernel.hostname" => {
-                return refuse(format!(
-                    "sysctl {key:?} is not allowed as it conflicts with the OCI \"hostname\" field"
-                ))
-            }
-            _ => {}
-        }
-    }
-    refuse(format!(
-        "sysctl {key:?} is not in a separate kernel namespace"
-    ))
 }
 
 /// `net.ipv4.ip_forward` → `net/ipv4/ip_forward`; a key given with slashes keeps its dots

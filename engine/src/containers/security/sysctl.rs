@@ -5,18 +5,7 @@ use std::collections::HashMap;
 
 use bollard_stubs::models::HostConfig;
 
-/// Sysctls of the IPC namespace (runc's `validSysctlMap` plus `fs.mqueue.*`).
-const IPC_KEYS: [&str; 9] = [
-    "kernel.msgmax",
-    "kernel.msgmnb",
-    "kernel.msgmni",
-    "kernel.sem",
-    "kernel.shmall",
-    "kernel.shmmax",
-    "kernel.shmmni",
-    "kernel.shm_rmid_forced",
-    "kernel.shm_next_id",
-];
+use rdocker_runtime::sysctl::{key_namespace, KeyNamespace};
 
 fn host(mode: &Option<String>) -> bool {
     mode.as_deref() == Some("host")
@@ -36,33 +25,30 @@ pub fn validate(hc: &HostConfig) -> Result<(), String> {
     let mut keys: Vec<&String> = sysctls.keys().collect();
     keys.sort();
     for k in keys {
-        if IPC_KEYS.contains(&k.as_str()) || k.starts_with("fs.mqueue.") {
-            if host(&hc.ipc_mode) {
+        match key_namespace(k) {
+            KeyNamespace::Ipc if host(&hc.ipc_mode) => {
                 return Err(format!(
                     "sysctl {k:?} is not allowed in the hosts ipc namespace"
                 ));
             }
-            continue;
-        }
-        if k.starts_with("net.") {
-            if !private_net(hc) {
+            KeyNamespace::Net if !private_net(hc) => {
                 return Err(format!(
                     "sysctl {k:?} not allowed in host network namespace"
                 ));
             }
-            continue;
+            KeyNamespace::Ipc | KeyNamespace::Net => {}
+            KeyNamespace::Domainname if !host(&hc.uts_mode) => {}
+            KeyNamespace::Hostname => {
+                return Err(format!(
+                    "sysctl {k:?} is not allowed as it conflicts with the OCI \"hostname\" field"
+                ));
+            }
+            KeyNamespace::Domainname | KeyNamespace::None => {
+                return Err(format!(
+                    "sysctl {k:?} is not in a separate kernel namespace"
+                ));
+            }
         }
-        if k == "kernel.domainname" && !host(&hc.uts_mode) {
-            continue;
-        }
-        if k == "kernel.hostname" {
-            return Err(format!(
-                "sysctl {k:?} is not allowed as it conflicts with the OCI \"hostname\" field"
-            ));
-        }
-        return Err(format!(
-            "sysctl {k:?} is not in a separate kernel namespace"
-        ));
     }
     Ok(())
 }

@@ -257,11 +257,9 @@ fn the_default_filter_is_compiled_at_start() {
     let s = Security::new(&Default::default());
     for _ in 0..500 {
         if s.seccomp.compiled() == 1 {
-            let t0 = std::time::Instant::now();
             let a = s.for_container(&HostConfig::default(), &mut Default::default());
             assert!(a.unwrap().seccomp.is_some());
             assert_eq!(s.seccomp.compiled(), 1, "the start used the warm entry");
-            assert!(t0.elapsed() < std::time::Duration::from_secs(1));
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
